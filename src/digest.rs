@@ -1,0 +1,263 @@
+//! Content digests and the hashers that check them while bytes stream past: digests are the
+//! contract, so nothing is trusted until its bytes hash to the name it was asked for.
+
+use std::fmt;
+use std::io::{self, Read};
+
+use sha2::{Digest as _, Sha256, Sha512};
+
+/// A digest string that is not `sha256:<64 hex>` or `sha512:<128 hex>`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid digest {0:?}: expected sha256:<64 lowercase hex> or sha512:<128 lowercase hex>")]
+pub struct DigestError(pub String);
+
+/// Supported digest algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Algorithm {
+    Sha256,
+    Sha512,
+}
+
+impl Algorithm {
+    /// Name used in digest strings and layout paths.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha256 => "sha256",
+            Algorithm::Sha512 => "sha512",
+        }
+    }
+    fn hex_len(self) -> usize {
+        match self {
+            Algorithm::Sha256 => 64,
+            Algorithm::Sha512 => 128,
+        }
+    }
+}
+
+/// A validated content digest.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest {
+    algorithm: Algorithm,
+    hex: String,
+}
+
+impl Digest {
+    /// Parses `algo:hex`, refusing anything that could escape a path or is not canonical.
+    pub fn parse(s: &str) -> Result<Digest, DigestError> {
+        let err = || DigestError(s.chars().take(200).collect());
+        let (algo, hex) = s.split_once(':').ok_or_else(err)?;
+        let algorithm = match algo {
+            "sha256" => Algorithm::Sha256,
+            "sha512" => Algorithm::Sha512,
+            _ => return Err(err()),
+        };
+        if hex.len() != algorithm.hex_len()
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(err());
+        }
+        Ok(Digest {
+            algorithm,
+            hex: hex.to_string(),
+        })
+    }
+
+    /// The sha256 digest of a byte slice.
+    pub fn sha256_of(bytes: &[u8]) -> Digest {
+        let mut h = Hasher::new(Algorithm::Sha256);
+        h.update(bytes);
+        h.finish()
+    }
+
+    /// The digest of `bytes` with this digest's algorithm.
+    pub fn of_same_kind(&self, bytes: &[u8]) -> Digest {
+        let mut h = Hasher::new(self.algorithm);
+        h.update(bytes);
+        h.finish()
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    pub fn hex(&self) -> &str {
+        &self.hex
+    }
+
+    /// Path of this blob inside an OCI layout: `blobs/<algo>/<hex>`.
+    pub fn layout_path(&self) -> String {
+        format!("blobs/{}/{}", self.algorithm.name(), self.hex)
+    }
+
+    /// A short form for messages (`sha256:0123456789ab`).
+    pub fn short(&self) -> String {
+        format!("{}:{}", self.algorithm.name(), &self.hex[..12])
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.algorithm.name(), self.hex)
+    }
+}
+
+impl std::str::FromStr for Digest {
+    type Err = DigestError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Digest::parse(s)
+    }
+}
+
+impl serde::Serialize for Digest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// An incremental hasher for either algorithm.
+#[derive(Clone)]
+pub enum Hasher {
+    Sha256(Sha256),
+    Sha512(Sha512),
+}
+
+impl Hasher {
+    pub fn new(a: Algorithm) -> Hasher {
+        match a {
+            Algorithm::Sha256 => Hasher::Sha256(Sha256::new()),
+            Algorithm::Sha512 => Hasher::Sha512(Sha512::new()),
+        }
+    }
+    pub fn update(&mut self, b: &[u8]) {
+        match self {
+            Hasher::Sha256(h) => h.update(b),
+            Hasher::Sha512(h) => h.update(b),
+        }
+    }
+    pub fn finish(self) -> Digest {
+        let (algorithm, bytes) = match self {
+            Hasher::Sha256(h) => (Algorithm::Sha256, h.finalize().to_vec()),
+            Hasher::Sha512(h) => (Algorithm::Sha512, h.finalize().to_vec()),
+        };
+        let mut hex = String::with_capacity(bytes.len() * 2);
+        for b in bytes {
+            hex.push_str(&format!("{b:02x}"));
+        }
+        Digest { algorithm, hex }
+    }
+}
+
+/// What a verifying reader found wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("size mismatch: expected {expected} bytes, got {actual}")]
+    Size { expected: u64, actual: u64 },
+    #[error("digest mismatch: expected {expected}, content hashes to {actual}")]
+    Digest { expected: Digest, actual: Digest },
+}
+
+/// Wraps a reader, hashing and counting every byte; `finish` checks the expected digest and
+/// size. Reads past the expected size fail, so a lying server cannot make us store more.
+pub struct VerifyingReader<R> {
+    inner: R,
+    hasher: Hasher,
+    expected: Digest,
+    expected_size: u64,
+    read: u64,
+}
+
+impl<R: Read> VerifyingReader<R> {
+    pub fn new(inner: R, expected: Digest, expected_size: u64) -> Self {
+        VerifyingReader {
+            inner,
+            hasher: Hasher::new(expected.algorithm()),
+            expected,
+            expected_size,
+            read: 0,
+        }
+    }
+
+    /// Bytes read so far.
+    pub fn count(&self) -> u64 {
+        self.read
+    }
+
+    /// Checks size and digest of everything read.
+    pub fn finish(self) -> Result<(), VerifyError> {
+        if self.read != self.expected_size {
+            return Err(VerifyError::Size {
+                expected: self.expected_size,
+                actual: self.read,
+            });
+        }
+        let actual = self.hasher.finish();
+        if actual != self.expected {
+            return Err(VerifyError::Digest {
+                expected: self.expected,
+                actual,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for VerifyingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.expected_size {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "more than the expected {} bytes for {}",
+                    self.expected_size, self.expected
+                ),
+            ));
+        }
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EMPTY: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn parses_and_hashes() {
+        assert_eq!(Digest::sha256_of(b"").to_string(), EMPTY);
+        assert_eq!(Digest::parse(EMPTY).unwrap().layout_path().len(), 77);
+        for bad in [
+            "sha256:abc",
+            "md5:00",
+            "sha256:../../etc/passwd",
+            "",
+            &EMPTY.to_uppercase(),
+        ] {
+            assert!(Digest::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn verifying_reader_checks_digest_and_size() {
+        let d = Digest::sha256_of(b"hello");
+        let mut r = VerifyingReader::new(&b"hello"[..], d.clone(), 5);
+        io::copy(&mut r, &mut io::sink()).unwrap();
+        r.finish().unwrap();
+
+        let mut r = VerifyingReader::new(&b"hellp"[..], d.clone(), 5);
+        io::copy(&mut r, &mut io::sink()).unwrap();
+        assert!(matches!(r.finish(), Err(VerifyError::Digest { .. })));
+
+        let mut r = VerifyingReader::new(&b"hello!"[..], d.clone(), 5);
+        assert!(io::copy(&mut r, &mut io::sink()).is_err());
+
+        let mut r = VerifyingReader::new(&b"hell"[..], d, 5);
+        io::copy(&mut r, &mut io::sink()).unwrap();
+        assert!(matches!(r.finish(), Err(VerifyError::Size { .. })));
+    }
+}

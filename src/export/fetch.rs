@@ -1,0 +1,206 @@
+//! Moving blob bytes: each blob streams through sha256 straight into its place in the bundle,
+//! never whole in memory. A cut connection resumes with a `Range` request (or skips what it
+//! already has when the server ignores it); a digest or size mismatch is fatal.
+
+use std::io::{ErrorKind, Read};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use super::plan::BlobSource;
+use super::ExportError;
+use crate::digest::Hasher;
+use crate::layout::writer::TempOutput;
+use crate::progress::Progress;
+use crate::registry::Client;
+
+const BUF: usize = 256 * 1024;
+
+/// Where downloaded bytes go: `(offset within the blob, bytes)`.
+pub type Sink<'a> = dyn FnMut(u64, &[u8]) -> Result<(), ExportError> + 'a;
+
+fn blob_err(src: &BlobSource, detail: String) -> ExportError {
+    ExportError::Blob {
+        image: src.image.clone(),
+        digest: src.digest.clone(),
+        registry: src.from.registry.clone(),
+        detail,
+    }
+}
+
+/// Why one attempt at a blob stopped; `transient` failures are retried from where they cut.
+struct Failure {
+    transient: bool,
+    error: Box<ExportError>,
+}
+
+fn fail(transient: bool, error: ExportError) -> Failure {
+    Failure {
+        transient,
+        error: Box::new(error),
+    }
+}
+
+/// Per-blob download state carried across attempts.
+struct Download<'a> {
+    client: &'a Client,
+    src: &'a BlobSource,
+    progress: &'a Progress,
+    stop: &'a AtomicBool,
+    hasher: Hasher,
+    pos: u64,
+    buf: Vec<u8>,
+}
+
+impl Download<'_> {
+    /// One request: streams from `pos` on into the sink until the body ends.
+    fn attempt(&mut self, sink: &mut Sink) -> Result<(), Failure> {
+        let src = self.src;
+        let stream = self
+            .client
+            .open_blob(&src.from, &src.digest, &src.urls, self.pos)
+            .map_err(|e| fail(e.is_transient(), ExportError::registry(&src.image, e)))?;
+        let mut reader = stream.reader;
+        // The server may ignore Range (200, whole body): skip what we already have.
+        let mut skip = if stream.partial { 0 } else { self.pos };
+        if let Some(len) = stream.length {
+            let expected = if stream.partial {
+                src.size - self.pos
+            } else {
+                src.size
+            };
+            if len != expected {
+                let msg = format!("{} answered Content-Length {len}, but the manifest says {} bytes (the registry is serving different content)", stream.served_by, src.size);
+                return Err(fail(false, blob_err(src, msg)));
+            }
+        }
+        loop {
+            let n = match reader.read(&mut self.buf) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    let msg = format!(
+                        "download from {} cut after {} bytes: {e}",
+                        stream.served_by, self.pos
+                    );
+                    return Err(fail(true, blob_err(src, msg)));
+                }
+            };
+            let s = skip.min(n as u64) as usize;
+            skip -= s as u64;
+            let chunk = &self.buf[s..n];
+            if chunk.is_empty() {
+                continue;
+            }
+            if self.pos + chunk.len() as u64 > src.size {
+                let msg = format!(
+                    "{} sent more than the {} bytes the manifest lists",
+                    stream.served_by, src.size
+                );
+                return Err(fail(false, blob_err(src, msg)));
+            }
+            self.hasher.update(chunk);
+            sink(self.pos, chunk).map_err(|e| fail(false, e))?;
+            self.pos += chunk.len() as u64;
+            self.progress.add(chunk.len() as u64);
+            if self.stop.load(Ordering::Relaxed) {
+                return Err(fail(false, ExportError::Cancelled));
+            }
+        }
+    }
+}
+
+/// Downloads one blob, handing chunks to `sink(offset, bytes)` as they arrive; checks size
+/// and digest at the end. Transient failures resume from the last byte written.
+pub fn download(
+    client: &Client,
+    src: &BlobSource,
+    progress: &Progress,
+    stop: &AtomicBool,
+    sink: &mut Sink,
+) -> Result<(), ExportError> {
+    let mut d = Download {
+        client,
+        src,
+        progress,
+        stop,
+        hasher: Hasher::new(src.digest.algorithm()),
+        pos: 0,
+        buf: vec![0u8; BUF],
+    };
+    let mut failures = 0u32;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            return Err(ExportError::Cancelled);
+        }
+        match d.attempt(sink) {
+            Ok(()) if d.pos == src.size => break,
+            Ok(()) if failures < client.retries() => failures += 1,
+            Ok(()) => {
+                let msg = format!(
+                    "the download ended early after {} of {} bytes, {} times",
+                    d.pos,
+                    src.size,
+                    failures + 1
+                );
+                return Err(blob_err(src, msg));
+            }
+            Err(f) if f.transient && failures < client.retries() => {
+                failures += 1;
+                progress.note(&format!("retrying {} ({})", src.digest.short(), f.error));
+            }
+            Err(f) => return Err(*f.error),
+        }
+        std::thread::sleep(client.backoff(failures));
+    }
+    let actual = d.hasher.finish();
+    if actual != src.digest {
+        return Err(blob_err(src, format!("content hashes to {actual}: the registry's stored blob is corrupt or was altered; nothing was written under the output name")));
+    }
+    Ok(())
+}
+
+/// Fetches every blob into its planned offset with `jobs` parallel workers.
+pub fn fetch_all(
+    client: &Client,
+    blobs: &[(u64, &BlobSource)],
+    out: &TempOutput,
+    jobs: usize,
+    progress: &Progress,
+) -> Result<(), ExportError> {
+    // Largest first keeps workers busy to the end.
+    let mut order: Vec<&(u64, &BlobSource)> = blobs.iter().collect();
+    order.sort_by(|a, b| b.1.size.cmp(&a.1.size).then(a.1.digest.cmp(&b.1.digest)));
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let first_error: Mutex<Option<ExportError>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1).min(order.len().max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((offset, src)) = order.get(i).copied() else {
+                    break;
+                };
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let mut sink = |at: u64, bytes: &[u8]| {
+                    out.write_at(offset + at, bytes)
+                        .map_err(ExportError::Layout)
+                };
+                if let Err(e) = download(client, src, progress, &stop, &mut sink) {
+                    stop.store(true, Ordering::Relaxed);
+                    let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                    if slot.is_none() || matches!(*slot, Some(ExportError::Cancelled)) {
+                        *slot = Some(e);
+                    }
+                    break;
+                }
+            });
+        }
+    });
+    match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,265 @@
+//! `ferry export`: resolve, plan, then write one deterministic OCI-layout tar (DESIGN §3).
+
+mod fetch;
+pub mod plan;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::digest::Digest;
+use crate::layout::tar::TarPlan;
+use crate::layout::writer::{StreamOutput, TempOutput};
+use crate::layout::{index_json, LayoutError, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
+use crate::manifest::ManifestError;
+use crate::platform::Platform;
+use crate::progress::{human, Mode, Progress};
+use crate::reference::{Reference, ReferenceError};
+use crate::registry::{Client, RegistryError};
+use plan::{BlobSource, ImagePlan, Planner, Role};
+
+/// Where the bundle goes.
+#[derive(Debug, Clone)]
+pub enum Output {
+    File(PathBuf),
+    /// Sequential bytes to stdout (`-o -`).
+    Stdout,
+}
+
+/// What to export and how.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub images: Vec<String>,
+    pub output: Output,
+    pub platforms: Vec<Platform>,
+    pub strict_platforms: bool,
+    /// Parallel blob downloads.
+    pub jobs: usize,
+    pub progress: Mode,
+}
+
+/// Errors of an export; each names the image and, where it applies, the blob and registry.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Reference(#[from] ReferenceError),
+    #[error("{image}: {source}")]
+    Registry {
+        image: String,
+        source: Box<RegistryError>,
+    },
+    #[error("{image}: {source}")]
+    Manifest {
+        image: String,
+        source: ManifestError,
+    },
+    #[error("{image} has none of the requested platforms ({wanted}); it has: {available}")]
+    NoPlatform {
+        image: String,
+        wanted: String,
+        available: String,
+    },
+    #[error(
+        "{image} lacks requested platform(s) {missing} (--strict-platforms); it has: {available}"
+    )]
+    MissingPlatforms {
+        image: String,
+        missing: String,
+        available: String,
+    },
+    #[error("{image}: {digest} is {actual} bytes, but its descriptor says {expected}")]
+    SizeMismatch {
+        image: String,
+        digest: Digest,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("{image}: blob {digest} from {registry}: {detail}")]
+    Blob {
+        image: String,
+        digest: Digest,
+        registry: String,
+        detail: String,
+    },
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error("{0}")]
+    Input(String),
+    #[error("cancelled after another download failed")]
+    Cancelled,
+}
+
+impl ExportError {
+    /// Wraps a registry error with the image it concerns.
+    pub fn registry(image: &str, source: RegistryError) -> ExportError {
+        ExportError::Registry {
+            image: image.to_string(),
+            source: Box::new(source),
+        }
+    }
+}
+
+/// What an export did, for the summary line and `--json`.
+#[derive(Debug, Serialize)]
+pub struct ExportSummary {
+    pub output: String,
+    pub images: Vec<ImagePlan>,
+    pub manifests: usize,
+    pub blobs: usize,
+    pub bytes: u64,
+    pub bundle_bytes: u64,
+    pub seconds: f64,
+    pub warnings: Vec<String>,
+}
+
+/// A member's content: already in memory, or still in a registry.
+enum Source<'a> {
+    Inline(&'a [u8]),
+    Remote(&'a BlobSource),
+}
+
+/// Runs an export.
+pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, ExportError> {
+    let start = Instant::now();
+    let mut refs: Vec<Reference> = Vec::new();
+    for s in &opts.images {
+        let r = Reference::parse(s)?.with_default_tag();
+        if !refs.contains(&r) {
+            refs.push(r);
+        }
+    }
+    if refs.is_empty() {
+        return Err(ExportError::Input(
+            "no images given: name at least one IMAGE or use -f FILE".into(),
+        ));
+    }
+    let note = Progress::new("export", 0, opts.progress);
+    let mut planner = Planner::new(client, &opts.platforms);
+    for r in &refs {
+        note.note(&format!("resolving {r}"));
+        planner.add_image(r)?;
+    }
+    let plan = planner.plan;
+    let mut warnings = Vec::new();
+    for img in &plan.images {
+        if !img.missing.is_empty() {
+            if opts.strict_platforms {
+                return Err(ExportError::MissingPlatforms {
+                    image: img.reference.clone(),
+                    missing: img.missing.join(", "),
+                    available: img.available.join(", "),
+                });
+            }
+            warnings.push(format!(
+                "{} lacks platform(s) {}; exported {}",
+                img.reference,
+                img.missing.join(", "),
+                img.platforms.join(", ")
+            ));
+        }
+    }
+    let index = index_json(&plan.entries, &Default::default());
+    // Member order: layout files, then manifests, configs, layers, each by digest.
+    let mut order: Vec<(Role, &Digest, u64, Source)> = Vec::new();
+    for (d, (role, bytes)) in &plan.inline {
+        order.push((*role, d, bytes.len() as u64, Source::Inline(bytes)));
+    }
+    for (d, b) in &plan.blobs {
+        order.push((b.role, d, b.size, Source::Remote(b)));
+    }
+    order.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut entries: Vec<(String, u64)> = vec![
+        (OCI_LAYOUT_FILE.into(), OCI_LAYOUT_CONTENT.len() as u64),
+        (INDEX_FILE.into(), index.len() as u64),
+    ];
+    entries.extend(order.iter().map(|(_, d, size, _)| (d.layout_path(), *size)));
+    let tar = TarPlan::new(&entries).map_err(|e| LayoutError::Member {
+        name: "bundle".into(),
+        detail: e.to_string(),
+    })?;
+    let contents: Vec<Source> = [Source::Inline(OCI_LAYOUT_CONTENT), Source::Inline(&index)]
+        .into_iter()
+        .chain(order.into_iter().map(|o| o.3))
+        .collect();
+    let remote_bytes: u64 = plan.blobs.values().map(|b| b.size).sum();
+    let progress = Progress::new("export", remote_bytes, opts.progress);
+    let output_name = match &opts.output {
+        Output::File(p) => {
+            let out = TempOutput::create(p, tar.total)?;
+            let mut remote = Vec::new();
+            for (m, c) in tar.members.iter().zip(&contents) {
+                out.write_at(m.header_offset, &m.header)?;
+                match c {
+                    Source::Inline(b) => out.write_at(m.data_offset, b)?,
+                    Source::Remote(src) => remote.push((m.data_offset, *src)),
+                }
+            }
+            fetch::fetch_all(client, &remote, &out, opts.jobs, &progress)?;
+            out.commit()?;
+            p.display().to_string()
+        }
+        Output::Stdout => {
+            let stdout = std::io::stdout();
+            let mut w =
+                StreamOutput::new(std::io::BufWriter::with_capacity(1 << 20, stdout.lock()));
+            let stop = AtomicBool::new(false);
+            for (m, c) in tar.members.iter().zip(&contents) {
+                w.pad_to(m.header_offset)?;
+                w.write(&m.header)?;
+                match c {
+                    Source::Inline(b) => w.write(b)?,
+                    Source::Remote(src) => {
+                        let mut sink = |_: u64, b: &[u8]| w.write(b).map_err(ExportError::Layout);
+                        fetch::download(client, src, &progress, &stop, &mut sink)?;
+                    }
+                }
+            }
+            w.pad_to(tar.total)?;
+            w.flush()?;
+            let _ = std::io::stdout().flush();
+            "-".into()
+        }
+    };
+    progress.finish();
+    let manifests = plan
+        .inline
+        .values()
+        .filter(|(r, _)| *r == Role::Manifest)
+        .count();
+    let summary = ExportSummary {
+        output: output_name,
+        manifests,
+        blobs: plan.blobs.len() + plan.inline.len() - manifests,
+        bytes: remote_bytes
+            + plan
+                .inline
+                .values()
+                .map(|(_, b)| b.len() as u64)
+                .sum::<u64>(),
+        bundle_bytes: tar.total,
+        images: plan.images,
+        seconds: start.elapsed().as_secs_f64(),
+        warnings,
+    };
+    Ok(summary)
+}
+
+impl ExportSummary {
+    /// One human line: images, platforms, blobs, bytes, time.
+    pub fn line(&self) -> String {
+        let platforms: usize = self.images.iter().map(|i| i.platforms.len().max(1)).sum();
+        format!(
+            "exported {} image(s), {} platform manifest(s), {} manifests and {} blobs ({}) to {} in {:.1} s",
+            self.images.len(),
+            platforms,
+            self.manifests,
+            self.blobs,
+            human(self.bytes),
+            self.output,
+            self.seconds
+        )
+    }
+}

@@ -1,0 +1,366 @@
+//! Resolving references and walking their graphs into a plan: which manifests (kept as raw
+//! bytes) and which blobs (with sizes) go into the bundle, before any layer data moves.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::ExportError;
+use crate::digest::{Digest, VerifyingReader};
+use crate::layout::{IndexEntry, ANNOT_PLATFORMS};
+use crate::manifest::{Checked, Parsed, RawManifest, MAX_MANIFEST_SIZE};
+use crate::platform::Platform;
+use crate::reference::Reference;
+use crate::registry::Client;
+
+/// What kind of content a blob is; members are ordered by it (small JSON first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Manifest,
+    Config,
+    Layer,
+}
+
+/// A blob still in the registry.
+#[derive(Debug, Clone)]
+pub struct BlobSource {
+    pub digest: Digest,
+    pub size: u64,
+    pub role: Role,
+    /// Repository to fetch it from (first image that needed it).
+    pub from: Reference,
+    pub urls: Vec<String>,
+    /// The image that first needed it, for messages.
+    pub image: String,
+}
+
+/// One exported image, for the summary.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImagePlan {
+    pub reference: String,
+    pub digest: Digest,
+    pub media_type: String,
+    /// Platforms kept (all of them without `--platform`).
+    pub platforms: Vec<String>,
+    /// Platforms the image has.
+    pub available: Vec<String>,
+    /// Asked-for platforms this image does not have.
+    pub missing: Vec<String>,
+}
+
+/// Everything the bundle will hold.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub entries: Vec<IndexEntry>,
+    /// Content already in memory and verified: manifests, indexes, configs read for checks.
+    pub inline: BTreeMap<Digest, (Role, Vec<u8>)>,
+    pub blobs: BTreeMap<Digest, BlobSource>,
+    pub images: Vec<ImagePlan>,
+}
+
+#[derive(Default)]
+struct PlatformAcc {
+    available: Vec<Platform>,
+    kept: Vec<Platform>,
+    matched: BTreeSet<usize>,
+    dropped_any: bool,
+}
+
+/// Walks graphs for one export.
+pub struct Planner<'a> {
+    pub client: &'a Client,
+    pub wanted: &'a [Platform],
+    pub plan: Plan,
+}
+
+impl<'a> Planner<'a> {
+    pub fn new(client: &'a Client, wanted: &'a [Platform]) -> Self {
+        Planner {
+            client,
+            wanted,
+            plan: Plan::default(),
+        }
+    }
+
+    fn registry_err(&self, image: &str, source: crate::registry::RegistryError) -> ExportError {
+        ExportError::registry(image, source)
+    }
+
+    /// Resolves one reference and adds its graph; returns the platforms it lacks.
+    pub fn add_image(&mut self, r: &Reference) -> Result<(), ExportError> {
+        let image = r.to_string();
+        let root = self
+            .client
+            .get_manifest(r)
+            .map_err(|e| self.registry_err(&image, e))?;
+        let mut acc = PlatformAcc::default();
+        let parsed = root.parse().map_err(|e| ExportError::Manifest {
+            image: image.clone(),
+            source: e,
+        })?;
+        match parsed {
+            Parsed::Index { manifests } => {
+                self.walk_index(r, &image, manifests, &mut acc)?;
+            }
+            Parsed::Manifest { config, layers } => {
+                if !self.wanted.is_empty() {
+                    self.check_single(r, &image, config.as_ref(), &mut acc)?;
+                }
+                self.add_manifest_blobs(r, &image, config, layers);
+            }
+        }
+        let show = |v: &[Platform]| v.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        let missing: Vec<String> = self
+            .wanted
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !acc.matched.contains(i))
+            .map(|(_, p)| p.to_string())
+            .collect();
+        if !self.wanted.is_empty() && acc.matched.is_empty() {
+            return Err(ExportError::NoPlatform {
+                image,
+                wanted: show(self.wanted).join(", "),
+                available: if acc.available.is_empty() {
+                    "none recorded".into()
+                } else {
+                    show(&acc.available).join(", ")
+                },
+            });
+        }
+        let mut entry = IndexEntry::named(
+            &image,
+            &root.media_type,
+            root.digest.clone(),
+            root.bytes.len() as u64,
+        );
+        if !self.wanted.is_empty() && acc.dropped_any {
+            entry
+                .annotations
+                .insert(ANNOT_PLATFORMS.into(), show(&acc.kept).join(","));
+        }
+        self.plan.images.push(ImagePlan {
+            reference: image,
+            digest: root.digest.clone(),
+            media_type: root.media_type.clone(),
+            platforms: show(&acc.kept),
+            available: show(&acc.available),
+            missing,
+        });
+        self.plan.entries.push(entry);
+        self.plan
+            .inline
+            .insert(root.digest.clone(), (Role::Manifest, root.bytes));
+        Ok(())
+    }
+
+    fn fetch_child(
+        &self,
+        r: &Reference,
+        image: &str,
+        c: &Checked,
+    ) -> Result<RawManifest, ExportError> {
+        let m = self
+            .client
+            .get_manifest(&r.with_digest(&c.digest))
+            .map_err(|e| self.registry_err(image, e))?;
+        if m.bytes.len() as u64 != c.size {
+            return Err(ExportError::SizeMismatch {
+                image: image.into(),
+                digest: c.digest.clone(),
+                expected: c.size,
+                actual: m.bytes.len() as u64,
+            });
+        }
+        Ok(RawManifest::new(
+            m.bytes,
+            m.digest,
+            &c.descriptor.media_type,
+        ))
+    }
+
+    fn walk_index(
+        &mut self,
+        r: &Reference,
+        image: &str,
+        children: Vec<Checked>,
+        acc: &mut PlatformAcc,
+    ) -> Result<bool, ExportError> {
+        let mut kept = BTreeSet::new();
+        let (attestations, others): (Vec<_>, Vec<_>) =
+            children.into_iter().partition(|c| c.attests().is_some());
+        for c in others {
+            if c.is_index() {
+                let child = self.fetch_child(r, image, &c)?;
+                let Parsed::Index { manifests } =
+                    child.parse().map_err(|e| ExportError::Manifest {
+                        image: image.into(),
+                        source: e,
+                    })?
+                else {
+                    return Err(ExportError::Input(format!(
+                        "{image}: child {} is typed as an index but is not one",
+                        c.digest
+                    )));
+                };
+                if self.walk_index(r, image, manifests, acc)? {
+                    kept.insert(c.digest.to_string());
+                    self.plan
+                        .inline
+                        .insert(child.digest, (Role::Manifest, child.bytes));
+                } else {
+                    acc.dropped_any = true;
+                }
+                continue;
+            }
+            let platform = c.platform();
+            if let Some(p) = &platform {
+                acc.available.push(p.clone());
+            }
+            let keep = self.wanted.is_empty()
+                || platform.as_ref().is_some_and(|p| {
+                    let hits: Vec<usize> = self
+                        .wanted
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, w)| p.matches(w))
+                        .map(|(i, _)| i)
+                        .collect();
+                    acc.matched.extend(hits.iter().copied());
+                    !hits.is_empty()
+                });
+            if !keep {
+                acc.dropped_any = true;
+                continue;
+            }
+            if let Some(p) = platform {
+                acc.kept.push(p);
+            }
+            self.keep_manifest(r, image, &c)?;
+            kept.insert(c.digest.to_string());
+        }
+        for c in attestations {
+            let subject = c.attests().unwrap_or_default().to_string();
+            if self.wanted.is_empty() || kept.contains(&subject) {
+                self.keep_manifest(r, image, &c)?;
+            } else {
+                acc.dropped_any = true;
+            }
+        }
+        Ok(!kept.is_empty())
+    }
+
+    fn keep_manifest(
+        &mut self,
+        r: &Reference,
+        image: &str,
+        c: &Checked,
+    ) -> Result<(), ExportError> {
+        if self.plan.inline.contains_key(&c.digest) {
+            return Ok(());
+        }
+        let child = self.fetch_child(r, image, c)?;
+        match child.parse().map_err(|e| ExportError::Manifest {
+            image: image.into(),
+            source: e,
+        })? {
+            Parsed::Manifest { config, layers } => {
+                self.add_manifest_blobs(r, image, config, layers)
+            }
+            Parsed::Index { manifests } => {
+                let mut acc = PlatformAcc::default();
+                self.walk_index(r, image, manifests, &mut acc)?;
+            }
+        }
+        self.plan
+            .inline
+            .insert(child.digest, (Role::Manifest, child.bytes));
+        Ok(())
+    }
+
+    fn add_manifest_blobs(
+        &mut self,
+        r: &Reference,
+        image: &str,
+        config: Option<Checked>,
+        layers: Vec<Checked>,
+    ) {
+        let items = config
+            .into_iter()
+            .map(|c| (Role::Config, c))
+            .chain(layers.into_iter().map(|l| (Role::Layer, l)));
+        for (role, c) in items {
+            if self.plan.inline.contains_key(&c.digest) || self.plan.blobs.contains_key(&c.digest) {
+                continue;
+            }
+            self.plan.blobs.insert(
+                c.digest.clone(),
+                BlobSource {
+                    digest: c.digest.clone(),
+                    size: c.size,
+                    role,
+                    from: r.clone(),
+                    urls: c.descriptor.urls.clone(),
+                    image: image.to_string(),
+                },
+            );
+        }
+    }
+
+    /// `--platform` on a single manifest: read its config's platform and refuse a mismatch.
+    fn check_single(
+        &mut self,
+        r: &Reference,
+        image: &str,
+        config: Option<&Checked>,
+        acc: &mut PlatformAcc,
+    ) -> Result<(), ExportError> {
+        let Some(c) = config else {
+            return Err(ExportError::Input(format!("{image} is a single manifest without a config, so it has no platform to match --platform against")));
+        };
+        if c.size > MAX_MANIFEST_SIZE {
+            return Err(ExportError::Input(format!(
+                "{image}: config {} is {} bytes, too large to read its platform",
+                c.digest, c.size
+            )));
+        }
+        let stream = self
+            .client
+            .open_blob(r, &c.digest, &c.descriptor.urls, 0)
+            .map_err(|e| self.registry_err(image, e))?;
+        let mut v = VerifyingReader::new(stream.reader, c.digest.clone(), c.size);
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut v, &mut bytes).map_err(|e| ExportError::Blob {
+            image: image.into(),
+            digest: c.digest.clone(),
+            registry: r.registry.clone(),
+            detail: e.to_string(),
+        })?;
+        v.finish().map_err(|e| ExportError::Blob {
+            image: image.into(),
+            digest: c.digest.clone(),
+            registry: r.registry.clone(),
+            detail: e.to_string(),
+        })?;
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        if let Some(p) = Platform::from_json(&json) {
+            acc.available.push(p.clone());
+            let hits: Vec<usize> = self
+                .wanted
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| p.matches(w))
+                .map(|(i, _)| i)
+                .collect();
+            if !hits.is_empty() {
+                acc.matched.extend(hits);
+                acc.kept.push(p);
+            }
+        }
+        if acc.matched.is_empty() {
+            return Ok(()); // add_image reports it with the platform found
+        }
+        self.plan
+            .inline
+            .insert(c.digest.clone(), (Role::Config, bytes));
+        Ok(())
+    }
+}

@@ -1,0 +1,113 @@
+//! The bundle format: an OCI image layout (`oci-layout`, `index.json`, `blobs/<alg>/<hex>`)
+//! inside one tar. This module owns the names, annotations and `index.json`; `tar` plans the
+//! archive and `writer` puts it on disk.
+
+pub mod tar;
+pub mod writer;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::digest::Digest;
+use crate::manifest::OCI_INDEX;
+
+pub const OCI_LAYOUT_FILE: &str = "oci-layout";
+pub const INDEX_FILE: &str = "index.json";
+pub const OCI_LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+
+/// The full reference, as skopeo and podman users type it.
+pub const ANNOT_REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// The full reference, as containerd and docker read it.
+pub const ANNOT_CONTAINERD_NAME: &str = "io.containerd.image.name";
+/// Kept platforms of a sparse entry.
+pub const ANNOT_PLATFORMS: &str = "io.ferry.platforms";
+/// Digest of the manifest an attached artifact belongs to.
+pub const ANNOT_SUBJECT: &str = "io.ferry.subject";
+
+/// Errors writing or reading a bundle.
+#[derive(Debug, thiserror::Error)]
+pub enum LayoutError {
+    #[error("cannot {action} {path}: {detail}")]
+    Io {
+        path: PathBuf,
+        action: String,
+        detail: String,
+    },
+    #[error("output: {0}")]
+    Output(String),
+    #[error("cannot lay out member {name}: {detail}")]
+    Member { name: String, detail: String },
+}
+
+/// One `index.json` entry: what a reference resolved to.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IndexEntry {
+    pub media_type: String,
+    pub digest: Digest,
+    pub size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl IndexEntry {
+    /// An entry named by a full reference (both name annotations, DESIGN §2).
+    pub fn named(reference: &str, media_type: &str, digest: Digest, size: u64) -> IndexEntry {
+        let mut annotations = BTreeMap::new();
+        annotations.insert(ANNOT_CONTAINERD_NAME.to_string(), reference.to_string());
+        annotations.insert(ANNOT_REF_NAME.to_string(), reference.to_string());
+        IndexEntry {
+            media_type: media_type.to_string(),
+            digest,
+            size,
+            artifact_type: None,
+            annotations,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IndexFile<'a> {
+    schema_version: u32,
+    media_type: &'a str,
+    manifests: &'a [IndexEntry],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: &'a BTreeMap<String, String>,
+}
+
+/// Serialises `index.json` deterministically (fixed field order, sorted annotations).
+pub fn index_json(entries: &[IndexEntry], annotations: &BTreeMap<String, String>) -> Vec<u8> {
+    let f = IndexFile {
+        schema_version: 2,
+        media_type: OCI_INDEX,
+        manifests: entries,
+        annotations,
+    };
+    let mut v = serde_json::to_vec_pretty(&f).unwrap_or_default();
+    v.push(b'\n');
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_json_is_deterministic_and_named() {
+        let d = Digest::sha256_of(b"m");
+        let e = IndexEntry::named("docker.io/library/alpine:3.19", OCI_INDEX, d.clone(), 1);
+        let a = index_json(std::slice::from_ref(&e), &BTreeMap::new());
+        assert_eq!(a, index_json(&[e], &BTreeMap::new()));
+        let v: serde_json::Value = serde_json::from_slice(&a).unwrap();
+        assert_eq!(
+            v["manifests"][0]["annotations"][ANNOT_REF_NAME],
+            "docker.io/library/alpine:3.19"
+        );
+        assert_eq!(v["manifests"][0]["digest"], d.to_string());
+        assert!(v.get("annotations").is_none());
+    }
+}

@@ -1,0 +1,16 @@
+//! ferry: carry container images across an air gap, byte for byte.
+//!
+//! The library does the work; `main.rs` only parses arguments and prints. See DESIGN.md for the
+//! formats and protocol rules each module follows.
+
+pub mod digest;
+pub mod export;
+pub mod images;
+pub mod layout;
+pub mod manifest;
+pub mod platform;
+pub mod progress;
+pub mod reference;
+pub mod registry;
+
+pub use export::{export, ExportError, ExportOptions, ExportSummary, Output};

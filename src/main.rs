@@ -1,0 +1,131 @@
+//! The `ferry` binary: parse arguments, call the library, print, map to an exit code.
+
+mod cli;
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+
+use cli::{Cli, Command, ExportArgs, OutputArgs, RegistryArgs};
+use ferry::progress::Mode;
+use ferry::reference::Reference;
+use ferry::registry::{CliCredential, Client, ClientOptions, Credential, TransportOptions};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Export(a) => export(a),
+    }
+}
+
+fn progress_mode(o: &OutputArgs) -> Mode {
+    if o.quiet {
+        Mode::Quiet
+    } else {
+        Mode::Auto
+    }
+}
+
+/// Builds a client; `--username` applies to `registry` only (DESIGN §1).
+fn client(a: &RegistryArgs, registry: Option<&str>) -> Result<Client> {
+    if a.insecure_skip_tls_verify {
+        eprintln!("warning: --insecure-skip-tls-verify: TLS certificates are NOT verified; anyone on the path can read and alter this traffic");
+    }
+    let credential = match (&a.username, a.password_stdin) {
+        (Some(user), true) => {
+            let Some(registry) = registry else {
+                bail!("--username/--password-stdin apply to one registry only, and these images come from several; put credentials in a docker config or $REGISTRY_AUTH_FILE instead");
+            };
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from stdin")?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            if password.is_empty() {
+                bail!("--password-stdin: standard input was empty");
+            }
+            Some(CliCredential {
+                registry: registry.to_string(),
+                credential: Credential {
+                    username: user.clone(),
+                    password,
+                    source: "--username/--password-stdin".into(),
+                },
+            })
+        }
+        _ => None,
+    };
+    let opts = ClientOptions {
+        transport: TransportOptions {
+            plain_http: a.plain_http.clone(),
+            ca_files: a.ca_file.clone(),
+            insecure_skip_tls_verify: a.insecure_skip_tls_verify,
+        },
+        credential,
+        retries: a.retries,
+        ..ClientOptions::default()
+    };
+    Ok(Client::new(opts)?)
+}
+
+fn export(a: ExportArgs) -> Result<ExitCode> {
+    let mut images = a.images.clone();
+    for f in &a.file {
+        images.extend(ferry::images::read_list(f)?);
+    }
+    let platforms = a
+        .platform
+        .iter()
+        .map(|p| p.parse())
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut registries: Vec<String> = Vec::new();
+    for i in &images {
+        let r = Reference::parse(i)?;
+        if !registries.contains(&r.registry) {
+            registries.push(r.registry);
+        }
+    }
+    let single = (registries.len() == 1).then(|| registries[0].as_str());
+    let client = client(&a.registry, single)?;
+    let to_stdout = a.output.as_os_str() == "-";
+    let opts = ferry::ExportOptions {
+        images,
+        output: if to_stdout {
+            ferry::Output::Stdout
+        } else {
+            ferry::Output::File(a.output.clone())
+        },
+        platforms,
+        strict_platforms: a.strict_platforms,
+        jobs: a.jobs.max(1),
+        progress: progress_mode(&a.out),
+    };
+    let summary = ferry::export(&client, &opts)?;
+    for w in &summary.warnings {
+        eprintln!("warning: {w}");
+    }
+    if a.out.json {
+        let json = serde_json::to_string_pretty(&summary)?;
+        if to_stdout {
+            eprintln!("{json}");
+        } else {
+            println!("{json}");
+        }
+    }
+    if !a.out.quiet {
+        eprintln!("{}", summary.line());
+    }
+    Ok(ExitCode::SUCCESS)
+}

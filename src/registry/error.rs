@@ -1,0 +1,114 @@
+//! What can go wrong talking to a registry, with what a user needs to act on it.
+
+/// Errors from the registry client. Messages never contain credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("cannot reach registry {host} ({url}): {detail}")]
+    Unreachable {
+        host: String,
+        url: String,
+        detail: String,
+    },
+    #[error("TLS certificate of {host} is not trusted: {detail}. If this registry uses a private CA, pass --ca-file CA.pem (or, at your own risk, --insecure-skip-tls-verify)")]
+    Certificate { host: String, detail: String },
+    #[error("authentication to {host} failed{repo}: {detail}")]
+    Auth {
+        host: String,
+        repo: String,
+        detail: String,
+    },
+    #[error("{what} not found on {host}: {detail}")]
+    NotFound {
+        host: String,
+        what: String,
+        detail: String,
+    },
+    #[error("registry {host} answered HTTP {status} to {method} {url}{detail}")]
+    Status {
+        host: String,
+        method: String,
+        url: String,
+        status: u16,
+        detail: String,
+    },
+    #[error("registry {host} is rate limiting requests (429 TOOMANYREQUESTS){detail}; wait and retry, or log in (docker login / --username) to get a higher limit")]
+    RateLimited { host: String, detail: String },
+    #[error("{what} from {host} failed verification: {detail}")]
+    Integrity {
+        host: String,
+        what: String,
+        detail: String,
+    },
+    #[error("{what} from {host} is {size} bytes, over the {limit}-byte limit for manifests")]
+    TooLarge {
+        host: String,
+        what: String,
+        size: u64,
+        limit: u64,
+    },
+    #[error("credentials: {0}")]
+    Credentials(String),
+    #[error("invalid client setting: {0}")]
+    Config(String),
+    #[error("reading {what} from {host}: {source}")]
+    Io {
+        host: String,
+        what: String,
+        source: std::io::Error,
+    },
+}
+
+impl RegistryError {
+    /// Worth another attempt: the network or the server may recover.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RegistryError::Unreachable { .. } | RegistryError::Io { .. } => true,
+            RegistryError::Status { status, .. } => *status >= 500 || *status == 408,
+            _ => false,
+        }
+    }
+}
+
+/// Summarises an OCI error body (`{"errors":[{"code","message"}]}`) for a message.
+pub fn describe_body(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Body {
+        errors: Vec<Item>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Item {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        message: String,
+    }
+    if let Ok(b) = serde_json::from_slice::<Body>(body) {
+        let parts: Vec<String> = b
+            .errors
+            .iter()
+            .map(|e| format!("{} {}", e.code, e.message).trim().to_string())
+            .collect();
+        if !parts.is_empty() {
+            return parts.join("; ");
+        }
+    }
+    let text: String = String::from_utf8_lossy(body)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(200)
+        .collect();
+    text.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describes_oci_error_bodies() {
+        let b =
+            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
+        assert_eq!(describe_body(b), "MANIFEST_UNKNOWN manifest unknown");
+        assert_eq!(describe_body(b"404 page not found\n"), "404 page not found");
+    }
+}

@@ -1,0 +1,472 @@
+//! The registry client: one blocking HTTP/1.1 client shared by worker threads. It owns the
+//! transport rules, authentication (bearer/basic, token cache, one retry on 401) and bounded
+//! retries; `ops` builds the registry API on top of `send`.
+
+pub mod auth;
+pub mod credentials;
+mod error;
+mod ops;
+pub mod transport;
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use base64::Engine;
+use ureq::http::{Request, Response};
+use ureq::{Body, SendBody};
+
+pub use credentials::{CliCredential, Credential};
+pub use error::{describe_body, RegistryError};
+pub use ops::BlobStream;
+pub use transport::TransportOptions;
+
+use auth::{parse_challenge, Challenge, TokenCache, TokenKey};
+use transport::{is_certificate_error, is_loopback, Agents};
+
+/// Settings of a client.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub transport: TransportOptions,
+    /// `--username`/`--password-stdin`, bound to one registry.
+    pub credential: Option<CliCredential>,
+    /// Attempts after the first for transient failures.
+    pub retries: u32,
+    /// First backoff delay; doubles per attempt.
+    pub backoff: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            transport: TransportOptions::default(),
+            credential: None,
+            retries: 4,
+            backoff: Duration::from_millis(250),
+        }
+    }
+}
+
+/// Which repository a request is about, for credentials and token scopes.
+#[derive(Debug, Clone, Copy)]
+pub struct Target<'a> {
+    /// Registry name as users write it (`docker.io`), used for credentials.
+    pub registry: &'a str,
+    /// Host serving the API (`registry-1.docker.io`).
+    pub host: &'a str,
+    pub repository: &'a str,
+    pub push: bool,
+}
+
+/// A request body.
+pub enum Payload<'a> {
+    Empty,
+    Bytes(&'a [u8]),
+    /// Streamed, sent with this Content-Length; cannot be replayed, so never retried here.
+    Stream(&'a mut dyn Read, u64),
+}
+
+/// A blocking registry client, safe to share between threads.
+pub struct Client {
+    opts: ClientOptions,
+    agents: Agents,
+    schemes: Mutex<HashMap<String, &'static str>>,
+    tokens: Mutex<TokenCache>,
+    creds: Mutex<HashMap<(String, String), Option<Credential>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn header(resp: &Response<Body>, name: &str) -> Option<String> {
+    resp.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+impl Client {
+    pub fn new(opts: ClientOptions) -> Result<Client, RegistryError> {
+        let agents = Agents::new(&opts.transport)?;
+        Ok(Client {
+            opts,
+            agents,
+            schemes: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(TokenCache::default()),
+            creds: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn credential(&self, t: &Target) -> Result<Option<Credential>, RegistryError> {
+        let key = (t.registry.to_string(), t.repository.to_string());
+        if let Some(c) = lock(&self.creds).get(&key) {
+            return Ok(c.clone());
+        }
+        let c = credentials::lookup(self.opts.credential.as_ref(), t.registry, t.repository)?;
+        lock(&self.creds).insert(key, c.clone());
+        Ok(c)
+    }
+
+    /// One HTTP exchange against an absolute URL, no auth, no retries.
+    pub(crate) fn raw(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        body: &mut Payload,
+    ) -> Result<Response<Body>, ureq::Error> {
+        let host = transport::url_host(url).to_string();
+        let mut b = Request::builder().method(method).uri(url);
+        for (k, v) in headers {
+            b = b.header(*k, v.as_str());
+        }
+        let agent = self.agents.for_host(&host);
+        let result = match body {
+            Payload::Empty => agent.run(b.body(SendBody::none()).map_err(ureq::Error::from)?),
+            Payload::Bytes(bytes) => {
+                let b = b.header("Content-Length", bytes.len().to_string());
+                agent.run(b.body(*bytes).map_err(ureq::Error::from)?)
+            }
+            Payload::Stream(r, len) => {
+                let b = b.header("Content-Length", len.to_string());
+                agent.run(
+                    b.body(SendBody::from_reader(*r))
+                        .map_err(ureq::Error::from)?,
+                )
+            }
+        };
+        result
+    }
+
+    /// Sends to `https://host` or falls back to `http://` as DESIGN §1 allows, caching the
+    /// answer per host.
+    fn send_to_host(
+        &self,
+        method: &str,
+        host: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &mut Payload,
+    ) -> Result<Response<Body>, RegistryError> {
+        let forced_http = self.opts.transport.plain_http.iter().any(|h| h == host);
+        let known = lock(&self.schemes).get(host).copied();
+        let scheme = known.unwrap_or(if forced_http { "http" } else { "https" });
+        let url = format!("{scheme}://{host}{path}");
+        match self.raw(method, &url, headers, body) {
+            Ok(r) => {
+                lock(&self.schemes).insert(host.to_string(), scheme);
+                Ok(r)
+            }
+            Err(e) if scheme == "https" && is_certificate_error(&e) => {
+                Err(RegistryError::Certificate {
+                    host: host.to_string(),
+                    detail: e.to_string(),
+                })
+            }
+            Err(e)
+                if scheme == "https"
+                    && known.is_none()
+                    && is_loopback(host)
+                    && !matches!(body, Payload::Stream(..)) =>
+            {
+                let url = format!("http://{host}{path}");
+                let r = self
+                    .raw(method, &url, headers, body)
+                    .map_err(|e2| unreachable(host, &url, &e2))?;
+                lock(&self.schemes).insert(host.to_string(), "http");
+                let _ = e;
+                Ok(r)
+            }
+            Err(e) => Err(unreachable(host, &url, &e)),
+        }
+    }
+
+    /// The scheme in use for a host (after the first request), for building absolute URLs.
+    pub(crate) fn scheme(&self, host: &str) -> &'static str {
+        lock(&self.schemes).get(host).copied().unwrap_or("https")
+    }
+
+    /// A request with authentication: the cached header first, then on 401 the challenge's
+    /// token (or Basic) and exactly one retry.
+    pub fn send(
+        &self,
+        t: &Target,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &mut Payload,
+    ) -> Result<Response<Body>, RegistryError> {
+        let hint = lock(&self.tokens).hint(t.host, t.repository, t.push);
+        let mut hdrs: Vec<(&str, String)> = headers.to_vec();
+        if let Some(h) = &hint {
+            hdrs.push(("Authorization", h.clone()));
+        }
+        let resp = self.send_to_host(method, t.host, path, &hdrs, body)?;
+        if resp.status().as_u16() != 401 {
+            return Ok(resp);
+        }
+        if matches!(body, Payload::Stream(..)) {
+            // The stream is spent; the caller restarts with the fresh hint in place.
+            lock(&self.tokens).forget_hint(t.host, t.repository, t.push);
+        }
+        let challenge = header(&resp, "www-authenticate").and_then(|h| parse_challenge(&h));
+        let auth = self.authorize(t, challenge, hint.as_deref())?;
+        lock(&self.tokens).set_hint(t.host, t.repository, t.push, auth.clone());
+        if matches!(body, Payload::Stream(..)) {
+            return Err(RegistryError::Auth {
+                host: t.host.into(),
+                repo: format!(" ({})", t.repository),
+                detail: "token expired during a streamed upload; retrying".into(),
+            });
+        }
+        let mut hdrs: Vec<(&str, String)> = headers.to_vec();
+        hdrs.push(("Authorization", auth));
+        let resp = self.send_to_host(method, t.host, path, &hdrs, body)?;
+        if resp.status().as_u16() == 401 {
+            lock(&self.tokens).forget_hint(t.host, t.repository, t.push);
+            let who = self.credential(t)?.map(|c| c.source);
+            return Err(RegistryError::Auth {
+                host: t.registry.into(),
+                repo: format!(" for repository {}", t.repository),
+                detail: match who {
+                    Some(src) => format!("the registry rejected the credentials from {src}; check the username and password"),
+                    None => "the registry requires credentials and none were found; log in (docker login, or --username with --password-stdin) or set REGISTRY_AUTH_FILE".into(),
+                },
+            });
+        }
+        Ok(resp)
+    }
+
+    /// Turns a challenge into an Authorization header value.
+    fn authorize(
+        &self,
+        t: &Target,
+        challenge: Option<Challenge>,
+        used: Option<&str>,
+    ) -> Result<String, RegistryError> {
+        let cred = self.credential(t)?;
+        let no_creds = || {
+            RegistryError::Auth {
+            host: t.registry.into(),
+            repo: format!(" for repository {}", t.repository),
+            detail: "the registry requires credentials and none were found; log in (docker login, or --username with --password-stdin) or set REGISTRY_AUTH_FILE".into(),
+        }
+        };
+        match challenge {
+            None => Err(RegistryError::Auth {
+                host: t.registry.into(),
+                repo: String::new(),
+                detail: "401 without a usable WWW-Authenticate challenge".into(),
+            }),
+            Some(Challenge::Basic) => {
+                let c = cred.ok_or_else(no_creds)?;
+                let v = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{}:{}", c.username, c.password));
+                let h = format!("Basic {v}");
+                if used == Some(h.as_str()) {
+                    return Err(RegistryError::Auth {
+                        host: t.registry.into(),
+                        repo: String::new(),
+                        detail: format!("the registry rejected the credentials from {}; check the username and password", c.source),
+                    });
+                }
+                Ok(h)
+            }
+            Some(Challenge::Bearer {
+                realm,
+                service,
+                scopes,
+            }) => {
+                let key = TokenKey {
+                    realm,
+                    service,
+                    scopes,
+                };
+                let cached = lock(&self.tokens)
+                    .get(&key)
+                    .map(|tok| format!("Bearer {tok}"));
+                if let Some(h) = cached.filter(|h| Some(h.as_str()) != used) {
+                    return Ok(h);
+                }
+                let (token, expires) = self.fetch_token(t, &key, cred.as_ref())?;
+                lock(&self.tokens).put(key, token.clone(), expires);
+                Ok(format!("Bearer {token}"))
+            }
+        }
+    }
+
+    fn fetch_token(
+        &self,
+        t: &Target,
+        key: &TokenKey,
+        cred: Option<&Credential>,
+    ) -> Result<(String, Option<u64>), RegistryError> {
+        let mut url = key.realm.clone();
+        let mut sep = if url.contains('?') { '&' } else { '?' };
+        let mut add = |k: &str, v: &str| {
+            url.push(sep);
+            url.push_str(k);
+            url.push('=');
+            url.push_str(&percent_encode(v));
+            sep = '&';
+        };
+        if let Some(s) = &key.service {
+            add("service", s);
+        }
+        for s in &key.scopes {
+            add("scope", s);
+        }
+        let mut headers = Vec::new();
+        if let Some(c) = cred {
+            let v = base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", c.username, c.password));
+            headers.push(("Authorization", format!("Basic {v}")));
+        }
+        let realm_host = transport::url_host(&key.realm).to_string();
+        let mut resp = self
+            .raw("GET", &url, &headers, &mut Payload::Empty)
+            .map_err(|e| unreachable(&realm_host, &key.realm, &e))?;
+        let status = resp.status().as_u16();
+        if status == 401 || status == 403 {
+            return Err(RegistryError::Auth {
+                host: t.registry.into(),
+                repo: format!(" for repository {}", t.repository),
+                detail: match cred {
+                    Some(c) => format!("the token service {} refused the credentials from {} (HTTP {status}); check the username and password", key.realm, c.source),
+                    None => format!("the token service {} requires credentials (HTTP {status}); log in (docker login, or --username with --password-stdin)", key.realm),
+                },
+            });
+        }
+        let mut body = Vec::new();
+        resp.body_mut()
+            .as_reader()
+            .take(1 << 20)
+            .read_to_end(&mut body)
+            .map_err(|e| RegistryError::Io {
+                host: realm_host.clone(),
+                what: "token".into(),
+                source: e,
+            })?;
+        if status != 200 {
+            return Err(RegistryError::Auth {
+                host: t.registry.into(),
+                repo: format!(" for repository {}", t.repository),
+                detail: format!(
+                    "token service {} answered HTTP {status}: {}",
+                    key.realm,
+                    describe_body(&body)
+                ),
+            });
+        }
+        #[derive(serde::Deserialize)]
+        struct Tok {
+            token: Option<String>,
+            access_token: Option<String>,
+            expires_in: Option<u64>,
+        }
+        let tok: Tok = serde_json::from_slice(&body).map_err(|_| RegistryError::Auth {
+            host: t.registry.into(),
+            repo: String::new(),
+            detail: format!(
+                "token service {} answered something that is not a token",
+                key.realm
+            ),
+        })?;
+        let token = tok
+            .token
+            .or(tok.access_token)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| RegistryError::Auth {
+                host: t.registry.into(),
+                repo: String::new(),
+                detail: format!("token service {} answered without a token", key.realm),
+            })?;
+        Ok((token, tok.expires_in))
+    }
+
+    /// `send` with bounded retries and backoff for transient failures, 5xx and 429.
+    pub fn send_retrying(
+        &self,
+        t: &Target,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+    ) -> Result<Response<Body>, RegistryError> {
+        let mut attempt = 0;
+        loop {
+            let mut payload = if body.is_empty() {
+                Payload::Empty
+            } else {
+                Payload::Bytes(body)
+            };
+            let result = self.send(t, method, path, headers, &mut payload);
+            let wait = match &result {
+                Ok(r) if r.status().as_u16() == 429 => {
+                    let after = header(r, "retry-after").and_then(|v| v.trim().parse::<u64>().ok());
+                    match after {
+                        Some(s) if s <= 60 => Some(Duration::from_secs(s)),
+                        Some(s) => {
+                            return Err(RegistryError::RateLimited {
+                                host: t.registry.into(),
+                                detail: format!(" (Retry-After: {s} s)"),
+                            })
+                        }
+                        None => Some(self.backoff(attempt)),
+                    }
+                }
+                Ok(r) if r.status().as_u16() >= 500 => Some(self.backoff(attempt)),
+                Ok(_) => return result,
+                Err(e) if e.is_transient() => Some(self.backoff(attempt)),
+                Err(_) => return result,
+            };
+            if attempt >= self.opts.retries {
+                if let Ok(r) = &result {
+                    if r.status().as_u16() == 429 {
+                        return Err(RegistryError::RateLimited {
+                            host: t.registry.into(),
+                            detail: String::new(),
+                        });
+                    }
+                }
+                return result;
+            }
+            attempt += 1;
+            if let Some(w) = wait {
+                std::thread::sleep(w);
+            }
+        }
+    }
+
+    /// Delay before retry number `attempt` (0-based), doubling up to 8 s.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        (self.opts.backoff * 2u32.saturating_pow(attempt.min(6))).min(Duration::from_secs(8))
+    }
+
+    pub fn retries(&self) -> u32 {
+        self.opts.retries
+    }
+}
+
+fn unreachable(host: &str, url: &str, e: &ureq::Error) -> RegistryError {
+    RegistryError::Unreachable {
+        host: host.to_string(),
+        url: url.split('?').next().unwrap_or(url).to_string(),
+        detail: e.to_string(),
+    }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,264 @@
+//! The registry API used by export: manifests (raw bytes, digest-checked) and blob streams
+//! (redirects followed without forwarding credentials).
+
+use std::io::Read;
+
+use ureq::http::Response;
+use ureq::Body;
+
+use super::{describe_body, header, transport, Client, Payload, RegistryError, Target};
+use crate::digest::Digest;
+use crate::manifest::{RawManifest, ACCEPT, MAX_MANIFEST_SIZE};
+use crate::reference::Reference;
+
+/// A blob body being downloaded, with where it finally came from.
+pub struct BlobStream {
+    pub reader: Box<dyn Read + Send>,
+    /// Content-Length when the server sent one.
+    pub length: Option<u64>,
+    /// Host that served the bytes (after redirects).
+    pub served_by: String,
+    /// 206: the body starts at the requested offset.
+    pub partial: bool,
+}
+
+fn read_limited(
+    resp: &mut Response<Body>,
+    limit: u64,
+    host: &str,
+    what: &str,
+) -> Result<Vec<u8>, RegistryError> {
+    let mut out = Vec::new();
+    resp.body_mut()
+        .as_reader()
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| RegistryError::Io {
+            host: host.into(),
+            what: what.into(),
+            source: e,
+        })?;
+    if out.len() as u64 > limit {
+        return Err(RegistryError::TooLarge {
+            host: host.into(),
+            what: what.into(),
+            size: out.len() as u64,
+            limit,
+        });
+    }
+    Ok(out)
+}
+
+fn target(r: &Reference) -> Target<'_> {
+    Target {
+        registry: &r.registry,
+        host: r.api_host(),
+        repository: &r.repository,
+        push: false,
+    }
+}
+
+fn status_error(host: &str, method: &str, url: String, status: u16, body: &[u8]) -> RegistryError {
+    let d = describe_body(body);
+    RegistryError::Status {
+        host: host.into(),
+        method: method.into(),
+        url,
+        status,
+        detail: if d.is_empty() {
+            String::new()
+        } else {
+            format!(": {d}")
+        },
+    }
+}
+
+impl Client {
+    /// GETs a manifest or index by tag or digest and checks its bytes against the digest asked
+    /// for, else against `Docker-Content-Digest`.
+    pub fn get_manifest(&self, r: &Reference) -> Result<RawManifest, RegistryError> {
+        let t = target(r);
+        let what = format!("manifest {r}");
+        let path = format!("/v2/{}/manifests/{}", r.repository, r.manifest_reference());
+        let mut resp =
+            self.send_retrying(&t, "GET", &path, &[("Accept", ACCEPT.to_string())], &[])?;
+        let status = resp.status().as_u16();
+        if status == 404 {
+            let body = read_limited(&mut resp, 64 * 1024, t.host, &what).unwrap_or_default();
+            return Err(RegistryError::NotFound {
+                host: r.registry.clone(),
+                what: format!("image {r}"),
+                detail: format!(
+                    "{}; check the repository name and tag",
+                    describe_body(&body)
+                ),
+            });
+        }
+        if status != 200 {
+            let body = read_limited(&mut resp, 64 * 1024, t.host, &what).unwrap_or_default();
+            return Err(status_error(t.host, "GET", path, status, &body));
+        }
+        let media_type = header(&resp, "content-type").unwrap_or_default();
+        let served_digest = header(&resp, "docker-content-digest");
+        let bytes = read_limited(&mut resp, MAX_MANIFEST_SIZE, t.host, &what)?;
+        let expected = match (&r.digest, served_digest) {
+            (Some(d), _) => d.clone(),
+            (None, Some(h)) => Digest::parse(h.trim()).map_err(|e| RegistryError::Integrity {
+                host: r.registry.clone(),
+                what: what.clone(),
+                detail: format!("Docker-Content-Digest header: {e}"),
+            })?,
+            (None, None) => Digest::sha256_of(&bytes),
+        };
+        let actual = expected.of_same_kind(&bytes);
+        if actual != expected {
+            return Err(RegistryError::Integrity {
+                host: r.registry.clone(),
+                what,
+                detail: format!("expected digest {expected}, the bytes served hash to {actual}"),
+            });
+        }
+        Ok(RawManifest::new(bytes, expected, &media_type))
+    }
+
+    /// HEADs a manifest: its digest when it exists (free on Docker Hub, unlike GET).
+    pub fn head_manifest(&self, r: &Reference) -> Result<Option<Digest>, RegistryError> {
+        let t = target(r);
+        let path = format!("/v2/{}/manifests/{}", r.repository, r.manifest_reference());
+        let resp = self.send_retrying(&t, "HEAD", &path, &[("Accept", ACCEPT.to_string())], &[])?;
+        match resp.status().as_u16() {
+            200 => {
+                Ok(header(&resp, "docker-content-digest")
+                    .and_then(|d| Digest::parse(d.trim()).ok()))
+            }
+            404 => Ok(None),
+            s => Err(status_error(t.host, "HEAD", path, s, &[])),
+        }
+    }
+
+    /// Opens a blob for reading, following redirects (e.g. to object storage) without sending
+    /// the registry's `Authorization` to another host. Falls back to the descriptor's `urls`
+    /// (non-distributable layers) when the registry does not have it.
+    pub fn open_blob(
+        &self,
+        r: &Reference,
+        digest: &Digest,
+        urls: &[String],
+        from: u64,
+    ) -> Result<BlobStream, RegistryError> {
+        let t = target(r);
+        let path = format!("/v2/{}/blobs/{digest}", r.repository);
+        let range: Vec<(&str, String)> = if from > 0 {
+            vec![("Range", format!("bytes={from}-"))]
+        } else {
+            vec![]
+        };
+        let mut resp = self.send_retrying(&t, "GET", &path, &range, &[])?;
+        let mut url = format!("{}://{}{path}", self.scheme(t.host), t.host);
+        let mut host = t.host.to_string();
+        for _ in 0..10 {
+            let s = resp.status().as_u16();
+            if !matches!(s, 301 | 302 | 303 | 307 | 308) {
+                break;
+            }
+            let Some(loc) = header(&resp, "location") else {
+                break;
+            };
+            url = transport::resolve_location(&url, &loc);
+            let next_host = transport::url_host(&url).to_string();
+            resp = if next_host == t.host {
+                // Same origin: the registry's own credentials still apply.
+                let rel = url
+                    .split_once(t.host)
+                    .map(|(_, p)| p.to_string())
+                    .unwrap_or_default();
+                self.send_retrying(&t, "GET", &rel, &range, &[])?
+            } else {
+                self.raw("GET", &url, &range, &mut Payload::Empty)
+                    .map_err(|e| RegistryError::Unreachable {
+                        host: next_host.clone(),
+                        url: url.split('?').next().unwrap_or(&url).into(),
+                        detail: e.to_string(),
+                    })?
+            };
+            host = next_host;
+        }
+        let status = resp.status().as_u16();
+        if status == 404 && !urls.is_empty() {
+            return self.open_foreign(digest, urls, &range);
+        }
+        if status != 200 && status != 206 {
+            let body = read_limited(&mut resp, 64 * 1024, &host, "error body").unwrap_or_default();
+            if status == 404 {
+                return Err(RegistryError::NotFound {
+                    host: r.registry.clone(),
+                    what: format!("blob {digest} of {}", r.name()),
+                    detail: describe_body(&body),
+                });
+            }
+            return Err(status_error(
+                &host,
+                "GET",
+                url.split('?').next().unwrap_or(&url).to_string(),
+                status,
+                &body,
+            ));
+        }
+        let length = header(&resp, "content-length").and_then(|v| v.parse().ok());
+        Ok(BlobStream {
+            reader: Box::new(resp.into_body().into_reader()),
+            length,
+            served_by: host,
+            partial: status == 206,
+        })
+    }
+
+    fn open_foreign(
+        &self,
+        digest: &Digest,
+        urls: &[String],
+        range: &[(&str, String)],
+    ) -> Result<BlobStream, RegistryError> {
+        let mut last = None;
+        for u in urls
+            .iter()
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        {
+            let host = transport::url_host(u).to_string();
+            match self.raw("GET", u, range, &mut Payload::Empty) {
+                Ok(resp) if matches!(resp.status().as_u16(), 200 | 206) => {
+                    let length = header(&resp, "content-length").and_then(|v| v.parse().ok());
+                    let partial = resp.status().as_u16() == 206;
+                    return Ok(BlobStream {
+                        reader: Box::new(resp.into_body().into_reader()),
+                        length,
+                        served_by: host,
+                        partial,
+                    });
+                }
+                Ok(resp) => last = Some(format!("{u}: HTTP {}", resp.status().as_u16())),
+                Err(e) => last = Some(format!("{u}: {e}")),
+            }
+        }
+        Err(RegistryError::NotFound {
+            host: urls.join(", "),
+            what: format!("non-distributable blob {digest}"),
+            detail: format!(
+                "neither the registry nor its urls serve it ({})",
+                last.unwrap_or_default()
+            ),
+        })
+    }
+
+    /// Does the repository have this blob?
+    pub fn head_blob(&self, r: &Reference, digest: &Digest) -> Result<bool, RegistryError> {
+        let t = target(r);
+        let path = format!("/v2/{}/blobs/{digest}", r.repository);
+        let resp = self.send_retrying(&t, "HEAD", &path, &[], &[])?;
+        match resp.status().as_u16() {
+            200 | 307 | 302 => Ok(true),
+            404 => Ok(false),
+            s => Err(status_error(t.host, "HEAD", path, s, &[])),
+        }
+    }
+}
