@@ -46,16 +46,13 @@ pub struct ExportOptions {
 pub enum ExportError {
     #[error(transparent)]
     Reference(#[from] ReferenceError),
-    #[error("{image}: {source}")]
+    #[error("{image}: {cause}")]
     Registry {
         image: String,
-        source: Box<RegistryError>,
+        cause: Box<RegistryError>,
     },
-    #[error("{image}: {source}")]
-    Manifest {
-        image: String,
-        source: ManifestError,
-    },
+    #[error("{image}: {cause}")]
+    Manifest { image: String, cause: ManifestError },
     #[error("{image} has none of the requested platforms ({wanted}); it has: {available}")]
     NoPlatform {
         image: String,
@@ -97,7 +94,7 @@ impl ExportError {
     pub fn registry(image: &str, source: RegistryError) -> ExportError {
         ExportError::Registry {
             image: image.to_string(),
-            source: Box::new(source),
+            cause: Box::new(source),
         }
     }
 }

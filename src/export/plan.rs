@@ -94,7 +94,7 @@ impl<'a> Planner<'a> {
         let mut acc = PlatformAcc::default();
         let parsed = root.parse().map_err(|e| ExportError::Manifest {
             image: image.clone(),
-            source: e,
+            cause: e,
         })?;
         match parsed {
             Parsed::Index { manifests } => {
@@ -193,7 +193,7 @@ impl<'a> Planner<'a> {
                 let Parsed::Index { manifests } =
                     child.parse().map_err(|e| ExportError::Manifest {
                         image: image.into(),
-                        source: e,
+                        cause: e,
                     })?
                 else {
                     return Err(ExportError::Input(format!(
@@ -260,7 +260,7 @@ impl<'a> Planner<'a> {
         let child = self.fetch_child(r, image, c)?;
         match child.parse().map_err(|e| ExportError::Manifest {
             image: image.into(),
-            source: e,
+            cause: e,
         })? {
             Parsed::Manifest { config, layers } => {
                 self.add_manifest_blobs(r, image, config, layers)

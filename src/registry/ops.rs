@@ -87,7 +87,14 @@ impl Client {
             let body = read_limited(&mut resp, 64 * 1024, t.host, &what).unwrap_or_default();
             return Err(RegistryError::NotFound {
                 host: r.registry.clone(),
-                what: format!("image {r}"),
+                what: match &r.digest {
+                    Some(d) => format!("manifest {d} in repository {}", r.repository),
+                    None => format!(
+                        "tag {} in repository {}",
+                        r.manifest_reference(),
+                        r.repository
+                    ),
+                },
                 detail: format!(
                     "{}; check the repository name and tag",
                     describe_body(&body)

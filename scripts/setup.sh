@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Install the real peers the integration tests run against (DESIGN.md §10):
+#   docker-registry (CNCF distribution 2.8.2), skopeo, htpasswd, openssl, curl,
+#   and moto_server (PyPI moto[server]) in a venv for the S3 storage tests.
+# Idempotent: does nothing (quickly) when everything is already present.
+set -euo pipefail
+
+venv="${FERRY_VENV:-$HOME/.cache/ferry/venv}"
+
+# command -> Debian package that provides it
+declare -A pkg_of=(
+    [docker-registry]=docker-registry
+    [skopeo]=skopeo
+    [htpasswd]=apache2-utils
+    [openssl]=openssl
+    [curl]=curl
+)
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+    sudo_cmd=(sudo)
+fi
+
+missing=()
+for cmd in docker-registry skopeo htpasswd openssl curl; do
+    if ! command -v "$cmd" >/dev/null 2>&1; then
+        missing+=("${pkg_of[$cmd]}")
+    fi
+done
+
+# moto_server: the venv's copy is what the tests look for first.
+need_venv=0
+if [ ! -x "$venv/bin/moto_server" ]; then
+    need_venv=1
+    if ! command -v python3 >/dev/null 2>&1; then
+        missing+=(python3)
+    fi
+    # Debian's python3 needs python3-venv (ensurepip) to create a venv.
+    if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+        missing+=(python3-venv)
+    fi
+fi
+
+apt_updated=0
+apt_install() {
+    if [ "$apt_updated" -eq 0 ]; then
+        echo "setup.sh: apt-get update"
+        "${sudo_cmd[@]}" apt-get update -qq
+        apt_updated=1
+    fi
+    echo "setup.sh: apt-get install -y $*"
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "$@"
+}
+
+if [ "${#missing[@]}" -gt 0 ]; then
+    apt_install "${missing[@]}"
+fi
+
+if [ "$need_venv" -eq 1 ]; then
+    echo "setup.sh: creating venv $venv with moto[server]"
+    mkdir -p "$(dirname "$venv")"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --upgrade pip
+    "$venv/bin/pip" install --quiet 'moto[server]'
+    "$venv/bin/moto_server" --help >/dev/null
+fi
+
+# Sanity: the registry must be distribution 2.x (the harness writes 2.x configs).
+if ! docker-registry --version 2>/dev/null | grep -q ' v\?2\.'; then
+    echo "setup.sh: warning: unexpected docker-registry version: $(docker-registry --version 2>&1)" >&2
+fi
+
+if [ "${#missing[@]}" -eq 0 ] && [ "$need_venv" -eq 0 ]; then
+    echo "setup.sh: everything present"
+fi

@@ -1,0 +1,78 @@
+//! Running the built `ferry` binary the way a user does, in an isolated environment (no real
+//! docker config or auth files leak in).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+/// An empty HOME (and XDG dirs) for ferry runs, so no credentials leak in from the machine.
+pub fn isolated_home() -> PathBuf {
+    let p = std::env::temp_dir().join(format!("ferry-test-home-{}", std::process::id()));
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
+
+/// A `ferry` command with an isolated environment.
+pub fn ferry_cmd(args: &[&str]) -> Command {
+    let home = isolated_home();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    c.args(args)
+        .env("HOME", &home)
+        .env("XDG_RUNTIME_DIR", &home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("HTTP_PROXY")
+        .env_remove("ALL_PROXY");
+    c
+}
+
+/// Runs ferry with `stdin` as standard input (empty when None).
+pub fn ferry_run(mut c: Command, stdin: Option<&str>) -> Output {
+    c.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().expect("run ferry");
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        // ferry may exit before reading its input (e.g. a usage error): not a test failure.
+        let _ = input.write_all(s.as_bytes());
+    }
+    drop(input);
+    child.wait_with_output().unwrap()
+}
+
+/// Runs ferry with `args`.
+pub fn ferry(args: &[&str]) -> Output {
+    ferry_run(ferry_cmd(args), None)
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Asserts exit 0, printing stderr otherwise.
+pub fn assert_success(o: &Output) {
+    assert!(
+        o.status.success(),
+        "ferry failed ({}):\n{}",
+        o.status,
+        stderr(o)
+    );
+}
+
+/// Asserts a clean failure: exit code 1 (not a panic), and stderr naming each of `needles`.
+pub fn assert_failure(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "expected exit 1, got {}:\n{err}",
+        o.status
+    );
+    assert!(!err.contains("panicked"), "ferry panicked:\n{err}");
+    for n in needles {
+        assert!(err.contains(n), "stderr lacks {n:?}:\n{err}");
+    }
+}
