@@ -16,6 +16,10 @@ pub struct Cli {
 pub enum Command {
     /// Export images from registries into one OCI image-layout tarball.
     Export(ExportArgs),
+    /// Import a bundle into a registry under a prefix, names mapped one to one.
+    Import(ImportArgs),
+    /// Print the relocated names of images (no network).
+    Map(MapArgs),
 }
 
 /// Registry connection settings shared by commands that talk to registries.
@@ -76,4 +80,86 @@ pub struct ExportArgs {
     pub registry: RegistryArgs,
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+/// Parses a byte size: `1048576`, `512K`, `16M`, `4G` (binary units).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => {
+                    return Err(format!(
+                        "invalid size {s:?}: use a number with an optional K, M, G or T suffix"
+                    ))
+                }
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: u64 = num.trim().parse().map_err(|_| {
+        format!("invalid size {s:?}: use a number with an optional K, M, G or T suffix")
+    })?;
+    n.checked_mul(mult)
+        .filter(|v| *v > 0)
+        .ok_or_else(|| format!("invalid size {s:?}"))
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Bundle to import: a .tar, a .tar.gz or an OCI layout directory.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+    /// Target prefix: registry host and optional path (`reg.local/team`).
+    #[arg(long, value_name = "PREFIX")]
+    pub to: String,
+    /// Name mapping: `hashed` (duffle-compatible, default), `path`, or a JSON/YAML file.
+    #[arg(long, default_value = "hashed", value_name = "hashed|path|FILE")]
+    pub mapping: String,
+    /// Sparse indexes: `keep` the original bytes (default) or `strip` absent platforms.
+    #[arg(long, default_value = "keep", value_name = "keep|strip")]
+    pub sparse: String,
+    /// Print the mapping and the plan; touch nothing.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// Where to write the mapping file (default: ./relocation-mapping.json).
+    #[arg(long = "mapping-out", value_name = "FILE")]
+    pub mapping_out: Option<PathBuf>,
+    /// Repository for entries that carry only a tag (bundles written by skopeo).
+    #[arg(long, value_name = "REPO")]
+    pub name: Option<String>,
+    /// Refuse, before pushing anything, when a target tag points at other content.
+    #[arg(long = "no-overwrite")]
+    pub no_overwrite: bool,
+    /// Upload blobs larger than this in chunks (PATCH), e.g. `64M`.
+    #[arg(long = "chunk-size", value_name = "SIZE", value_parser = parse_size)]
+    pub chunk_size: Option<u64>,
+    /// Parallel blob uploads.
+    #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
+    pub jobs: usize,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MapArgs {
+    /// Target prefix: registry host and optional path (`reg.local/team`).
+    #[arg(long, value_name = "PREFIX")]
+    pub to: String,
+    /// Images to map.
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<String>,
+    /// Name mapping: `hashed` (default), `path`, or a JSON/YAML file.
+    #[arg(long, default_value = "hashed", value_name = "hashed|path|FILE")]
+    pub mapping: String,
+    /// Print the mapping as a JSON object instead of one name per line.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -221,6 +221,104 @@ impl<R: Read> Read for VerifyingReader<R> {
     }
 }
 
+/// A reader for uploads that holds back its final buffer until the whole content hashed to the
+/// expected digest (DESIGN §4.1): on a mismatch the last bytes are never sent, the request
+/// fails mid-body and the registry never commits the blob.
+pub struct HoldbackReader<R> {
+    inner: R,
+    hasher: Option<Hasher>,
+    expected: Digest,
+    size: u64,
+    pulled: u64,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    failure: Option<String>,
+}
+
+impl<R: Read> HoldbackReader<R> {
+    pub fn new(inner: R, expected: Digest, size: u64) -> Self {
+        let cap = (size.min(256 * 1024) as usize).max(1);
+        HoldbackReader {
+            inner,
+            hasher: Some(Hasher::new(expected.algorithm())),
+            expected,
+            size,
+            pulled: 0,
+            buf: vec![0; cap],
+            start: 0,
+            end: 0,
+            failure: None,
+        }
+    }
+
+    /// Why the content was refused (wrong digest, too short or too long), once it was.
+    pub fn failure(&self) -> Option<&str> {
+        self.failure.as_deref()
+    }
+
+    fn fail(&mut self, kind: io::ErrorKind, msg: String) -> io::Error {
+        self.failure = Some(msg.clone());
+        io::Error::new(kind, msg)
+    }
+
+    /// Bytes handed out so far.
+    pub fn position(&self) -> u64 {
+        self.pulled - (self.end - self.start) as u64
+    }
+
+    fn verify(&mut self) -> io::Result<()> {
+        let mut extra = [0u8; 1];
+        if self.inner.read(&mut extra)? != 0 {
+            let msg = format!(
+                "more than the expected {} bytes for {}",
+                self.size, self.expected
+            );
+            return Err(self.fail(io::ErrorKind::InvalidData, msg));
+        }
+        let actual = self.hasher.take().map(Hasher::finish);
+        if actual.as_ref() != Some(&self.expected) {
+            let shown = actual.map(|a| a.to_string()).unwrap_or_default();
+            let msg = format!("content hashes to {shown}, not {}", self.expected);
+            return Err(self.fail(io::ErrorKind::InvalidData, msg));
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for HoldbackReader<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.start == self.end {
+            if self.pulled == self.size {
+                return Ok(0);
+            }
+            let want = (self.size - self.pulled).min(self.buf.len() as u64) as usize;
+            let n = self.inner.read(&mut self.buf[..want])?;
+            if n == 0 {
+                let msg = format!(
+                    "content of {} ended after {} of {} bytes",
+                    self.expected, self.pulled, self.size
+                );
+                return Err(self.fail(io::ErrorKind::UnexpectedEof, msg));
+            }
+            if let Some(h) = self.hasher.as_mut() {
+                h.update(&self.buf[..n]);
+            }
+            self.pulled += n as u64;
+            self.start = 0;
+            self.end = n;
+            if self.pulled == self.size {
+                // The final buffer: released only once the digest checked.
+                self.verify()?;
+            }
+        }
+        let n = out.len().min(self.end - self.start);
+        out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
+        self.start += n;
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,5 +357,24 @@ mod tests {
         let mut r = VerifyingReader::new(&b"hell"[..], d, 5);
         io::copy(&mut r, &mut io::sink()).unwrap();
         assert!(matches!(r.finish(), Err(VerifyError::Size { .. })));
+    }
+
+    #[test]
+    fn holdback_reader_never_releases_bad_final_bytes() {
+        let data: Vec<u8> = (0..600_000u32).map(|i| i as u8).collect();
+        let d = Digest::sha256_of(&data);
+        let mut out = Vec::new();
+        HoldbackReader::new(&data[..], d.clone(), data.len() as u64)
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, data);
+        let mut bad = data.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        let mut r = HoldbackReader::new(&bad[..], d.clone(), bad.len() as u64);
+        let mut out = Vec::new();
+        assert!(r.read_to_end(&mut out).is_err());
+        assert!(out.len() < bad.len() - 1, "the final buffer was released");
+        let mut r = HoldbackReader::new(&data[..10], d, data.len() as u64);
+        assert!(io::copy(&mut r, &mut io::sink()).is_err());
     }
 }

@@ -6,8 +6,10 @@
 pub mod digest;
 pub mod export;
 pub mod images;
+pub mod import;
 pub mod layout;
 pub mod manifest;
+pub mod mapping;
 pub mod platform;
 pub mod progress;
 pub mod reference;

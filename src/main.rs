@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use cli::{Cli, Command, ExportArgs, OutputArgs, RegistryArgs};
+use cli::{Cli, Command, ExportArgs, ImportArgs, MapArgs, OutputArgs, RegistryArgs};
 use ferry::progress::Mode;
 use ferry::reference::Reference;
 use ferry::registry::{CliCredential, Client, ClientOptions, Credential, TransportOptions};
@@ -27,6 +27,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Export(a) => export(a),
+        Command::Import(a) => import(a),
+        Command::Map(a) => map(a),
     }
 }
 
@@ -126,6 +128,88 @@ fn export(a: ExportArgs) -> Result<ExitCode> {
     }
     if !a.out.quiet {
         eprintln!("{}", summary.line());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn mapping_choice(s: &str) -> ferry::import::MappingChoice {
+    use ferry::import::MappingChoice;
+    match s {
+        "hashed" => MappingChoice::Hashed,
+        "path" => MappingChoice::Path,
+        file => MappingChoice::File(file.into()),
+    }
+}
+
+fn import(a: ImportArgs) -> Result<ExitCode> {
+    let sparse = match a.sparse.as_str() {
+        "keep" => ferry::import::SparsePolicy::Keep,
+        "strip" => ferry::import::SparsePolicy::Strip,
+        other => bail!("--sparse {other:?}: use keep or strip"),
+    };
+    let prefix = Reference::parse(&format!("{}/x", a.to.trim_end_matches('/')))
+        .with_context(|| format!("--to {:?} is not a registry prefix (host[/path])", a.to))?;
+    let client = client(&a.registry, Some(&prefix.registry))?;
+    let opts = ferry::import::ImportOptions {
+        bundle: a.bundle.clone(),
+        to: a.to.clone(),
+        mapping: mapping_choice(&a.mapping),
+        sparse,
+        dry_run: a.dry_run,
+        mapping_out: a.mapping_out.clone(),
+        name: a.name.clone(),
+        no_overwrite: a.no_overwrite,
+        jobs: a.jobs.max(1),
+        chunk_size: a.chunk_size,
+        progress: progress_mode(&a.out),
+    };
+    let summary = ferry::import::import(&client, &opts)?;
+    for w in &summary.warnings {
+        eprintln!("warning: {w}");
+    }
+    for m in &summary.moved_tags {
+        eprintln!("moved tag {}: {} -> {}", m.reference, m.old, m.new);
+    }
+    if a.out.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else if a.dry_run {
+        for (k, v) in &summary.mapping {
+            println!("{k} -> {v}");
+        }
+    }
+    if !a.out.quiet {
+        eprintln!("{}", summary.line());
+        if let Some(f) = &summary.mapping_file {
+            eprintln!("mapping written to {f}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn map(a: MapArgs) -> Result<ExitCode> {
+    use ferry::mapping::{Mapper, Scheme};
+    let mapper = match mapping_choice(&a.mapping) {
+        ferry::import::MappingChoice::Hashed => Mapper::new(&a.to, Scheme::Hashed)?,
+        ferry::import::MappingChoice::Path => Mapper::new(&a.to, Scheme::Path)?,
+        ferry::import::MappingChoice::File(f) => Mapper::from_file(&a.to, &f)?,
+    };
+    let refs = a
+        .images
+        .iter()
+        .map(|i| Reference::parse(i))
+        .collect::<Result<Vec<_>, _>>()?;
+    mapper.check_all(refs.iter())?;
+    let mut out = serde_json::Map::new();
+    for (input, r) in a.images.iter().zip(&refs) {
+        let relocated = mapper.relocate(r)?;
+        if a.json {
+            out.insert(input.clone(), relocated.into());
+        } else {
+            println!("{relocated}");
+        }
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
     }
     Ok(ExitCode::SUCCESS)
 }

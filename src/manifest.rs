@@ -133,6 +133,8 @@ fn is_schema1(mt: &str) -> bool {
 }
 
 /// The structure of a manifest or index, as needed to walk the graph.
+// Short-lived and walked once per manifest: boxing the config would only add indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Parsed {
     Index {
@@ -236,7 +238,7 @@ impl RawManifest {
     }
 }
 
-fn check_descriptor(parent: &Digest, desc: Descriptor) -> Result<Checked, ManifestError> {
+pub fn check_descriptor(parent: &Digest, desc: Descriptor) -> Result<Checked, ManifestError> {
     let bad = |reason: String| ManifestError::Descriptor {
         digest: parent.clone(),
         reason,

@@ -2,6 +2,8 @@
 //! inside one tar. This module owns the names, annotations and `index.json`; `tar` plans the
 //! archive and `writer` puts it on disk.
 
+pub mod gz;
+pub mod reader;
 pub mod tar;
 pub mod writer;
 
@@ -39,6 +41,18 @@ pub enum LayoutError {
     Output(String),
     #[error("cannot lay out member {name}: {detail}")]
     Member { name: String, detail: String },
+    #[error("unsafe bundle member {member:?}: {reason}; refusing the bundle")]
+    Unsafe { member: String, reason: String },
+    #[error("bundle {path} is corrupt: {detail}")]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("bundle member {member} does not match its digest: expected {expected}, its bytes hash to {actual}; the bundle was altered or damaged")]
+    Digest {
+        member: String,
+        expected: Digest,
+        actual: Digest,
+    },
+    #[error("bundle member {member} is missing")]
+    Missing { member: String },
 }
 
 /// One `index.json` entry: what a reference resolved to.

@@ -46,6 +46,18 @@ pub enum RegistryError {
         size: u64,
         limit: u64,
     },
+    #[error("registry {host} refused manifest {repository}:{reference} (HTTP {status}): {detail}")]
+    ManifestRejected {
+        host: String,
+        repository: String,
+        reference: String,
+        status: u16,
+        detail: String,
+        /// Digests named by MANIFEST_BLOB_UNKNOWN errors.
+        missing: Vec<String>,
+    },
+    #[error("the token for {host} expired during a streamed upload")]
+    TokenExpired { host: String },
     #[error("credentials: {0}")]
     Credentials(String),
     #[error("invalid client setting: {0}")]
@@ -62,7 +74,9 @@ impl RegistryError {
     /// Worth another attempt: the network or the server may recover.
     pub fn is_transient(&self) -> bool {
         match self {
-            RegistryError::Unreachable { .. } | RegistryError::Io { .. } => true,
+            RegistryError::Unreachable { .. }
+            | RegistryError::Io { .. }
+            | RegistryError::TokenExpired { .. } => true,
             RegistryError::Status { status, .. } => *status >= 500 || *status == 408,
             _ => false,
         }

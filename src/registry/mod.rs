@@ -6,6 +6,7 @@ pub mod auth;
 pub mod credentials;
 mod error;
 mod ops;
+pub mod push;
 pub mod transport;
 
 use std::collections::HashMap;
@@ -207,18 +208,13 @@ impl Client {
         if resp.status().as_u16() != 401 {
             return Ok(resp);
         }
-        if matches!(body, Payload::Stream(..)) {
-            // The stream is spent; the caller restarts with the fresh hint in place.
-            lock(&self.tokens).forget_hint(t.host, t.repository, t.push);
-        }
         let challenge = header(&resp, "www-authenticate").and_then(|h| parse_challenge(&h));
         let auth = self.authorize(t, challenge, hint.as_deref())?;
         lock(&self.tokens).set_hint(t.host, t.repository, t.push, auth.clone());
         if matches!(body, Payload::Stream(..)) {
-            return Err(RegistryError::Auth {
-                host: t.host.into(),
-                repo: format!(" ({})", t.repository),
-                detail: "token expired during a streamed upload; retrying".into(),
+            // The stream is spent: the caller restarts the upload with the new header in place.
+            return Err(RegistryError::TokenExpired {
+                host: t.registry.into(),
             });
         }
         let mut hdrs: Vec<(&str, String)> = headers.to_vec();

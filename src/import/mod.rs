@@ -1,0 +1,353 @@
+//! `ferry import`: check a bundle, map names one to one, push children first (DESIGN §4, §7).
+
+mod plan;
+mod push;
+mod sparse;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::digest::Digest;
+use crate::layout::reader::Bundle;
+use crate::layout::LayoutError;
+use crate::mapping::{Mapper, MappingError, Scheme};
+use crate::progress::{human, Mode, Progress};
+use crate::reference::Reference;
+use crate::registry::{Client, RegistryError};
+pub use plan::ImageGraph;
+pub use push::BlobStats;
+use push::{target, BlobWork};
+pub use sparse::SparsePolicy;
+
+/// How source names become target names.
+#[derive(Debug, Clone)]
+pub enum MappingChoice {
+    Hashed,
+    Path,
+    File(PathBuf),
+}
+
+/// What to import and how.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    pub bundle: PathBuf,
+    /// Target prefix: `reg.local/team`.
+    pub to: String,
+    pub mapping: MappingChoice,
+    pub sparse: SparsePolicy,
+    pub dry_run: bool,
+    /// Where to write `relocation-mapping.json` (default: the working directory).
+    pub mapping_out: Option<PathBuf>,
+    /// Repository for entries that carry only a tag (bundles written by skopeo).
+    pub name: Option<String>,
+    pub no_overwrite: bool,
+    pub jobs: usize,
+    pub chunk_size: Option<u64>,
+    pub progress: Mode,
+}
+
+/// Errors of an import; nothing is pushed after a check fails.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Bundle(String),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error("these index.json entries carry no repository name: {0}; name their repository with --name REPO (e.g. --name docker.io/library/alpine)")]
+    NeedsName(String),
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    #[error("{image}: {cause}")]
+    Registry {
+        image: String,
+        cause: Box<RegistryError>,
+    },
+    #[error("{image}: {target} refused the sparse index {digest} (platforms {missing} were left out of the bundle on purpose): {answer}. Everything else was pushed by digest and stays valid. Ways out: a registry configured to accept indexes with absent children (distribution v3: validation.manifests.indexes.platforms), or --sparse strip (pushes a new index of the kept platforms, with a new digest; signatures over the original index will not verify)")]
+    Sparse {
+        image: String,
+        target: String,
+        digest: String,
+        missing: String,
+        answer: String,
+    },
+    #[error("--no-overwrite: these tags already point at other content, nothing was pushed: {0}")]
+    Overwrite(String),
+    #[error("writing the mapping file {path}: {detail}")]
+    MappingFile { path: PathBuf, detail: String },
+}
+
+/// A tag that pointed elsewhere before the import.
+#[derive(Debug, Clone, Serialize)]
+pub struct MovedTag {
+    pub reference: String,
+    pub old: Digest,
+    pub new: Digest,
+}
+
+/// What an import did.
+#[derive(Debug, Serialize)]
+pub struct ImportSummary {
+    pub mapping: BTreeMap<String, String>,
+    pub mapping_file: Option<String>,
+    pub images: usize,
+    pub manifests: usize,
+    pub blobs: BlobStats,
+    pub moved_tags: Vec<MovedTag>,
+    pub dry_run: bool,
+    pub seconds: f64,
+    pub warnings: Vec<String>,
+}
+
+impl ImportSummary {
+    /// One human line.
+    pub fn line(&self) -> String {
+        let verb = if self.dry_run {
+            "would import"
+        } else {
+            "imported"
+        };
+        format!(
+            "{verb} {} image(s): {} manifests; blobs {} uploaded ({}), {} mounted, {} already there; {:.1} s",
+            self.images,
+            self.manifests,
+            self.blobs.uploaded,
+            human(self.blobs.uploaded_bytes),
+            self.blobs.mounted,
+            self.blobs.existing,
+            self.seconds
+        )
+    }
+}
+
+fn registry_err(image: &str, e: RegistryError) -> ImportError {
+    ImportError::Registry {
+        image: image.to_string(),
+        cause: Box::new(e),
+    }
+}
+
+/// An image ready to push: its target and the manifests to PUT (children first).
+struct Prepared {
+    graph: ImageGraph,
+    target: Reference,
+    manifests: Vec<(Digest, String, Vec<u8>)>,
+    root: Digest,
+}
+
+/// Runs an import.
+pub fn import(client: &Client, opts: &ImportOptions) -> Result<ImportSummary, ImportError> {
+    let start = Instant::now();
+    let note = Progress::new("import", 0, opts.progress);
+    note.note(&format!("checking {}", opts.bundle.display()));
+    let bundle = Bundle::open(&opts.bundle)?;
+    let graphs = plan::read_plan(&bundle, opts.name.as_deref())?;
+    let mapper = match &opts.mapping {
+        MappingChoice::Hashed => Mapper::new(&opts.to, Scheme::Hashed)?,
+        MappingChoice::Path => Mapper::new(&opts.to, Scheme::Path)?,
+        MappingChoice::File(f) => Mapper::from_file(&opts.to, f)?,
+    };
+    let targets = mapper.check_all(graphs.iter().map(|g| &g.reference))?;
+    let mut prepared = Vec::new();
+    let mut mapping = BTreeMap::new();
+    let mut warnings = Vec::new();
+    for g in graphs {
+        let repo = targets
+            .get(&g.reference.name())
+            .ok_or_else(|| ImportError::Bundle(format!("no target for {}", g.reference)))?;
+        let target = Reference::parse(repo)
+            .map_err(|e| ImportError::Bundle(format!("target {repo}: {e}")))?;
+        let p = sparse::prepare(g, target, opts.sparse)?;
+        if p.root != p.graph.root.digest {
+            warnings.push(format!("{}: --sparse strip pushed a new index {} for {}; signatures over the original index {} will not verify", p.graph.recorded, p.root, p.target.name(), p.graph.root.digest));
+        }
+        if p.graph.subject.is_none() {
+            record_mapping(&mut mapping, &mapper, &p)?;
+        }
+        prepared.push(p);
+    }
+    let manifests: usize = prepared.iter().map(|p| p.manifests.len()).sum();
+    let mut summary = ImportSummary {
+        mapping,
+        mapping_file: None,
+        images: prepared.len(),
+        manifests,
+        blobs: BlobStats::default(),
+        moved_tags: Vec::new(),
+        dry_run: opts.dry_run,
+        seconds: 0.0,
+        warnings,
+    };
+    if opts.dry_run {
+        summary.seconds = start.elapsed().as_secs_f64();
+        return Ok(summary);
+    }
+    summary.moved_tags = check_tags(client, &prepared, opts.no_overwrite)?;
+    let work = blob_work(&prepared);
+    let total: u64 = work.iter().map(|w| w.size).sum();
+    let progress = Progress::new("import", total, opts.progress);
+    summary.blobs = if bundle.is_streaming() {
+        push::push_blobs_streaming(client, &bundle, &work, opts.chunk_size, &progress)?
+    } else {
+        push::push_blobs(
+            client,
+            &bundle,
+            &work,
+            opts.jobs,
+            opts.chunk_size,
+            &progress,
+        )?
+    };
+    progress.finish();
+    for p in &prepared {
+        push_manifests(client, p)?;
+    }
+    summary.mapping_file = Some(write_mapping(opts, &summary.mapping)?);
+    summary.seconds = start.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+fn record_mapping(
+    mapping: &mut BTreeMap<String, String>,
+    mapper: &Mapper,
+    p: &Prepared,
+) -> Result<(), ImportError> {
+    let relocated = mapper.relocate(&p.graph.reference)?;
+    if p.root == p.graph.root.digest {
+        mapping.insert(p.graph.recorded.clone(), relocated);
+        return Ok(());
+    }
+    // A stripped index has a new digest: the values carry it (DESIGN §4.5).
+    let new_ref = p.target.with_digest(&p.root);
+    let value = match &p.graph.reference.tag {
+        Some(t) => format!("{}:{t}@{}", p.target.name(), p.root),
+        None => new_ref.to_string(),
+    };
+    mapping.insert(p.graph.recorded.clone(), value);
+    mapping.insert(
+        p.graph
+            .reference
+            .with_digest(&p.graph.root.digest)
+            .to_string(),
+        new_ref.to_string(),
+    );
+    Ok(())
+}
+
+fn blob_work(prepared: &[Prepared]) -> Vec<BlobWork> {
+    let mut by_digest: BTreeMap<Digest, BlobWork> = BTreeMap::new();
+    for p in prepared {
+        for (d, size) in &p.graph.blobs {
+            let w = by_digest.entry(d.clone()).or_insert_with(|| BlobWork {
+                digest: d.clone(),
+                size: *size,
+                repos: Vec::new(),
+                image: p.graph.recorded.clone(),
+            });
+            if !w.repos.contains(&p.target) {
+                w.repos.push(p.target.clone());
+            }
+        }
+    }
+    by_digest.into_values().collect()
+}
+
+/// Tags that already point elsewhere: listed, or refused up front with `--no-overwrite`.
+fn check_tags(
+    client: &Client,
+    prepared: &[Prepared],
+    no_overwrite: bool,
+) -> Result<Vec<MovedTag>, ImportError> {
+    let mut moved = Vec::new();
+    for p in prepared {
+        let Some(tag) = &p.graph.reference.tag else {
+            continue;
+        };
+        let r = p.target.with_tag(tag);
+        if let Some(old) = client
+            .head_manifest(&r)
+            .map_err(|e| registry_err(&p.graph.recorded, e))?
+        {
+            if old != p.root {
+                moved.push(MovedTag {
+                    reference: r.to_string(),
+                    old,
+                    new: p.root.clone(),
+                });
+            }
+        }
+    }
+    if no_overwrite && !moved.is_empty() {
+        let list: Vec<String> = moved
+            .iter()
+            .map(|m| format!("{} (now {})", m.reference, m.old))
+            .collect();
+        return Err(ImportError::Overwrite(list.join(", ")));
+    }
+    Ok(moved)
+}
+
+fn push_manifests(client: &Client, p: &Prepared) -> Result<(), ImportError> {
+    let t = target(&p.target);
+    let image = &p.graph.recorded;
+    for (d, media_type, bytes) in &p.manifests {
+        match client.put_manifest(&t, &d.to_string(), media_type, bytes) {
+            Ok(_) => {}
+            Err(RegistryError::ManifestRejected { detail, .. })
+                if *d == p.root && !p.graph.absent.is_empty() =>
+            {
+                let missing: Vec<&str> = p.graph.absent.values().map(String::as_str).collect();
+                return Err(ImportError::Sparse {
+                    image: image.clone(),
+                    target: p.target.name(),
+                    digest: d.to_string(),
+                    missing: missing.join(", "),
+                    answer: detail,
+                });
+            }
+            Err(e) => return Err(registry_err(image, e)),
+        }
+    }
+    if let Some(tag) = &p.graph.reference.tag {
+        let (_, media_type, bytes) = p
+            .manifests
+            .iter()
+            .find(|(d, _, _)| *d == p.root)
+            .ok_or_else(|| ImportError::Bundle(format!("{image}: root manifest not prepared")))?;
+        client
+            .put_manifest(&t, tag, media_type, bytes)
+            .map_err(|e| registry_err(image, e))?;
+    }
+    Ok(())
+}
+
+fn write_mapping(
+    opts: &ImportOptions,
+    mapping: &BTreeMap<String, String>,
+) -> Result<String, ImportError> {
+    let path = opts
+        .mapping_out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("relocation-mapping.json"));
+    let err = |detail: String| ImportError::MappingFile {
+        path: path.clone(),
+        detail,
+    };
+    let mut bytes = serde_json::to_vec_pretty(mapping).map_err(|e| err(e.to_string()))?;
+    bytes.push(b'\n');
+    let tmp = path.with_file_name(format!(
+        ".{}.ferry-{}.tmp",
+        path.file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default(),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, &bytes).map_err(|e| err(e.to_string()))?;
+    std::fs::rename(&tmp, &path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        err(e.to_string())
+    })?;
+    Ok(path.display().to_string())
+}

@@ -1,0 +1,280 @@
+//! Reading a bundle into a plan before anything is pushed (DESIGN §4.1): names of entries, the
+//! graph of each (manifests children-first, blobs with sizes), absent sparse platforms, and
+//! every index, manifest and config hashed and parsed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+
+use super::ImportError;
+use crate::digest::Digest;
+use crate::layout::reader::Bundle;
+use crate::layout::{ANNOT_CONTAINERD_NAME, ANNOT_PLATFORMS, ANNOT_REF_NAME, ANNOT_SUBJECT};
+use crate::manifest::{Checked, Parsed, RawManifest, MAX_MANIFEST_SIZE};
+use crate::platform::Platform;
+use crate::reference::{is_registry_host, Reference};
+
+/// Configs bigger than this are not read whole (they are still pushed and digest-checked).
+const MAX_CONFIG_READ: u64 = 64 * 1024 * 1024;
+
+/// One `index.json` entry and everything under it.
+#[derive(Debug, Clone)]
+pub struct ImageGraph {
+    /// The reference as recorded in the bundle (the mapping file's key).
+    pub recorded: String,
+    pub reference: Reference,
+    pub root: RawManifest,
+    /// Manifests under the root, children before parents; the root is last.
+    pub manifests: Vec<RawManifest>,
+    /// Config and layer blobs with their sizes.
+    pub blobs: BTreeMap<Digest, u64>,
+    /// Kept platforms of a sparse entry (`io.ferry.platforms`).
+    pub sparse: Option<Vec<Platform>>,
+    /// Deliberately absent children: digest → platform (or kind) for messages.
+    pub absent: BTreeMap<Digest, String>,
+    /// Attached artifact: the manifest it belongs to.
+    pub subject: Option<Digest>,
+}
+
+#[derive(Deserialize)]
+struct IndexFile {
+    #[serde(default)]
+    manifests: Vec<crate::manifest::Descriptor>,
+}
+
+fn missing(image: &str, what: &str, d: &Digest) -> ImportError {
+    ImportError::Bundle(format!("{image}: {what} {d} is not in the bundle (member {} missing); the bundle is incomplete: export it again", d.layout_path()))
+}
+
+/// Names an entry by DESIGN §2's order: containerd name, full `ref.name`, else `--name`.
+fn entry_reference(
+    e: &Checked,
+    name: Option<&str>,
+) -> Result<Option<(String, Reference)>, ImportError> {
+    let a = &e.descriptor.annotations;
+    if let Some(n) = a.get(ANNOT_CONTAINERD_NAME) {
+        let r = Reference::parse(n)
+            .map_err(|err| ImportError::Bundle(format!("index.json entry {}: {err}", e.digest)))?;
+        return Ok(Some((n.clone(), r)));
+    }
+    let ref_name = a.get(ANNOT_REF_NAME);
+    if let Some(n) = ref_name {
+        if n.split('/').next().is_some_and(is_registry_host) && n.contains('/') {
+            let r = Reference::parse(n).map_err(|err| {
+                ImportError::Bundle(format!("index.json entry {}: {err}", e.digest))
+            })?;
+            return Ok(Some((n.clone(), r)));
+        }
+    }
+    let Some(repo) = name else { return Ok(None) };
+    let full = match ref_name {
+        Some(tag) => format!("{repo}:{tag}"),
+        None => format!("{repo}@{}", e.digest),
+    };
+    let r = Reference::parse(&full).map_err(|err| {
+        ImportError::Bundle(format!("--name {repo} with entry {}: {err}", e.digest))
+    })?;
+    Ok(Some((r.to_string(), r)))
+}
+
+/// Reads `index.json` and walks every entry.
+pub fn read_plan(bundle: &Bundle, name: Option<&str>) -> Result<Vec<ImageGraph>, ImportError> {
+    let idx: IndexFile = serde_json::from_slice(bundle.index_json())
+        .map_err(|e| ImportError::Bundle(format!("index.json is not a valid OCI index: {e}")))?;
+    let index_digest = Digest::sha256_of(bundle.index_json());
+    let mut unnamed = Vec::new();
+    let mut graphs: Vec<ImageGraph> = Vec::new();
+    for desc in idx.manifests {
+        let e = crate::manifest::check_descriptor(&index_digest, desc)
+            .map_err(|err| ImportError::Bundle(format!("index.json: {err}")))?;
+        let Some((recorded, reference)) = entry_reference(&e, name)? else {
+            let tag = e
+                .descriptor
+                .annotations
+                .get(ANNOT_REF_NAME)
+                .cloned()
+                .unwrap_or_default();
+            unnamed.push(format!("{} (ref.name {tag:?})", e.digest));
+            continue;
+        };
+        if let Some(prev) = graphs.iter().find(|g| g.recorded == recorded) {
+            if prev.root.digest != e.digest {
+                return Err(ImportError::Bundle(format!(
+                    "index.json names {recorded} twice, with different digests ({} and {})",
+                    prev.root.digest, e.digest
+                )));
+            }
+            continue;
+        }
+        graphs.push(walk_entry(bundle, &e, recorded, reference)?);
+    }
+    if !unnamed.is_empty() {
+        return Err(ImportError::NeedsName(unnamed.join(", ")));
+    }
+    Ok(graphs)
+}
+
+fn walk_entry(
+    bundle: &Bundle,
+    e: &Checked,
+    recorded: String,
+    reference: Reference,
+) -> Result<ImageGraph, ImportError> {
+    let a = &e.descriptor.annotations;
+    let sparse = match a.get(ANNOT_PLATFORMS) {
+        Some(list) => Some(
+            list.split(',')
+                .filter(|s| !s.is_empty())
+                .map(|p| {
+                    Platform::parse(p.trim()).map_err(|err| {
+                        ImportError::Bundle(format!("{recorded}: {ANNOT_PLATFORMS}: {err}"))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => None,
+    };
+    let subject =
+        match a.get(ANNOT_SUBJECT) {
+            Some(s) => Some(Digest::parse(s).map_err(|err| {
+                ImportError::Bundle(format!("{recorded}: {ANNOT_SUBJECT}: {err}"))
+            })?),
+            None => None,
+        };
+    let root = read_manifest(bundle, &recorded, e)?
+        .ok_or_else(|| missing(&recorded, "manifest", &e.digest))?;
+    let mut g = ImageGraph {
+        recorded,
+        reference,
+        root: root.clone(),
+        manifests: Vec::new(),
+        blobs: BTreeMap::new(),
+        sparse,
+        absent: BTreeMap::new(),
+        subject,
+    };
+    let mut seen = BTreeSet::new();
+    walk(bundle, &mut g, root, &mut seen, 0)?;
+    Ok(g)
+}
+
+fn read_manifest(
+    bundle: &Bundle,
+    image: &str,
+    c: &Checked,
+) -> Result<Option<RawManifest>, ImportError> {
+    if c.size > MAX_MANIFEST_SIZE {
+        return Err(ImportError::Bundle(format!(
+            "{image}: manifest {} is {} bytes, over the 4 MiB limit",
+            c.digest, c.size
+        )));
+    }
+    let Some(bytes) = bundle.read_blob_verified(&c.digest, MAX_MANIFEST_SIZE)? else {
+        return Ok(None);
+    };
+    if bytes.len() as u64 != c.size {
+        return Err(ImportError::Bundle(format!(
+            "{image}: {} is {} bytes, but its descriptor says {}",
+            c.digest.layout_path(),
+            bytes.len(),
+            c.size
+        )));
+    }
+    Ok(Some(RawManifest::new(
+        bytes,
+        c.digest.clone(),
+        &c.descriptor.media_type,
+    )))
+}
+
+fn walk(
+    bundle: &Bundle,
+    g: &mut ImageGraph,
+    m: RawManifest,
+    seen: &mut BTreeSet<Digest>,
+    depth: usize,
+) -> Result<(), ImportError> {
+    let image = g.recorded.clone();
+    if depth > 16 || !seen.insert(m.digest.clone()) {
+        return Err(ImportError::Bundle(format!(
+            "{image}: manifest {} is nested too deeply or refers to itself",
+            m.digest
+        )));
+    }
+    match m
+        .parse()
+        .map_err(|e| ImportError::Bundle(format!("{image}: {e}")))?
+    {
+        Parsed::Index { manifests } => {
+            for c in manifests {
+                match read_manifest(bundle, &image, &c)? {
+                    Some(child) => {
+                        if !g.manifests.iter().any(|x| x.digest == child.digest) {
+                            walk(bundle, g, child, seen, depth + 1)?;
+                        }
+                    }
+                    None => {
+                        let what = c.platform().map(|p| p.to_string()).unwrap_or_else(|| {
+                            if c.attests().is_some() {
+                                "attestation".into()
+                            } else {
+                                "child".into()
+                            }
+                        });
+                        let deliberate = match &g.sparse {
+                            Some(kept) => {
+                                c.attests().is_some()
+                                    || c.platform()
+                                        .is_none_or(|p| !kept.iter().any(|k| p.matches(k)))
+                            }
+                            None => false,
+                        };
+                        if !deliberate {
+                            return Err(missing(&image, &format!("{what} manifest"), &c.digest));
+                        }
+                        g.absent.insert(c.digest.clone(), what);
+                    }
+                }
+            }
+        }
+        Parsed::Manifest { config, layers } => {
+            for (i, c) in config.iter().chain(layers.iter()).enumerate() {
+                let size = bundle.blob_size(&c.digest)?.ok_or_else(|| {
+                    missing(
+                        &image,
+                        if i == 0 && config.is_some() {
+                            "config"
+                        } else {
+                            "layer"
+                        },
+                        &c.digest,
+                    )
+                })?;
+                if size != c.size {
+                    return Err(ImportError::Bundle(format!(
+                        "{image}: {} is {size} bytes, but the manifest {} says {}",
+                        c.digest.layout_path(),
+                        m.digest,
+                        c.size
+                    )));
+                }
+                g.blobs.insert(c.digest.clone(), c.size);
+            }
+            if let Some(c) = &config {
+                if c.size <= MAX_CONFIG_READ && c.descriptor.media_type.contains("json") {
+                    let bytes = bundle
+                        .read_blob_verified(&c.digest, MAX_CONFIG_READ)?
+                        .unwrap_or_default();
+                    serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| {
+                        ImportError::Bundle(format!(
+                            "{image}: config {} is not valid JSON: {e}",
+                            c.digest
+                        ))
+                    })?;
+                }
+            }
+        }
+    }
+    g.manifests.push(m);
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! Pushing blobs children-first (DESIGN §4.3): per blob, HEAD each target repository that needs
+//! it, mount from one that has it, else upload once; a bounded pool of workers over blobs.
+
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use super::ImportError;
+use crate::digest::Digest;
+use crate::layout::reader::Bundle;
+use crate::progress::Progress;
+use crate::reference::Reference;
+use crate::registry::push::BlobOutcome;
+use crate::registry::{Client, RegistryError, Target};
+
+/// One blob and the target repositories that need it.
+#[derive(Debug, Clone)]
+pub struct BlobWork {
+    pub digest: Digest,
+    pub size: u64,
+    pub repos: Vec<Reference>,
+    /// An image that needs it, for messages.
+    pub image: String,
+}
+
+/// Counts of what happened to blobs.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct BlobStats {
+    pub uploaded: usize,
+    pub mounted: usize,
+    pub existing: usize,
+    pub uploaded_bytes: u64,
+}
+
+/// A target repository as a client `Target`.
+pub fn target(r: &Reference) -> Target<'_> {
+    Target {
+        registry: &r.registry,
+        host: r.api_host(),
+        repository: &r.repository,
+        push: true,
+    }
+}
+
+struct Counting<'p, R> {
+    inner: R,
+    progress: &'p Progress,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.add(n as u64);
+        Ok(n)
+    }
+}
+
+fn wrap(w: &BlobWork, repo: &Reference, e: RegistryError) -> ImportError {
+    ImportError::Registry {
+        image: format!("{} (blob {} → {})", w.image, w.digest, repo.name()),
+        cause: Box::new(e),
+    }
+}
+
+/// Gets one blob into every repository of `w`; `open` gives its bytes (again on a retry).
+pub fn place_blob<'r>(
+    client: &Client,
+    w: &BlobWork,
+    chunk: Option<u64>,
+    open: &mut dyn FnMut() -> std::io::Result<Box<dyn Read + 'r>>,
+    restartable: bool,
+) -> Result<Vec<BlobOutcome>, ImportError> {
+    let mut have: Option<&Reference> = None;
+    let mut outcomes = Vec::new();
+    for repo in &w.repos {
+        let t = target(repo);
+        if client
+            .blob_exists(&t, &w.digest)
+            .map_err(|e| wrap(w, repo, e))?
+        {
+            have.get_or_insert(repo);
+            outcomes.push(BlobOutcome::Existed);
+            continue;
+        }
+        if let Some(from) = have.filter(|f| f.registry == repo.registry) {
+            if client
+                .mount_blob(&t, &w.digest, &from.repository)
+                .map_err(|e| wrap(w, repo, e))?
+            {
+                outcomes.push(BlobOutcome::Mounted);
+                continue;
+            }
+        }
+        let mut attempt = 0;
+        loop {
+            match client.upload_blob(&t, &w.digest, w.size, chunk, open) {
+                Ok(()) => break,
+                Err(e) if e.is_transient() && restartable && attempt < client.retries() => {
+                    attempt += 1;
+                    std::thread::sleep(client.backoff(attempt));
+                }
+                Err(e) => return Err(wrap(w, repo, e)),
+            }
+        }
+        have = Some(repo);
+        outcomes.push(BlobOutcome::Uploaded);
+    }
+    Ok(outcomes)
+}
+
+fn count(stats: &Mutex<BlobStats>, w: &BlobWork, outcomes: &[BlobOutcome]) {
+    let mut s = stats.lock().unwrap_or_else(|p| p.into_inner());
+    for o in outcomes {
+        match o {
+            BlobOutcome::Existed => s.existing += 1,
+            BlobOutcome::Mounted => s.mounted += 1,
+            BlobOutcome::Uploaded => {
+                s.uploaded += 1;
+                s.uploaded_bytes += w.size;
+            }
+        }
+    }
+}
+
+/// Pushes every blob with `jobs` workers (tar or directory bundles: read in place).
+pub fn push_blobs(
+    client: &Client,
+    bundle: &Bundle,
+    work: &[BlobWork],
+    jobs: usize,
+    chunk: Option<u64>,
+    progress: &Progress,
+) -> Result<BlobStats, ImportError> {
+    let mut order: Vec<&BlobWork> = work.iter().collect();
+    order.sort_by(|a, b| b.size.cmp(&a.size).then(a.digest.cmp(&b.digest)));
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let stats = Mutex::new(BlobStats::default());
+    let first_error: Mutex<Option<ImportError>> = Mutex::new(None);
+    std::thread::scope(|s| {
+        for _ in 0..jobs.max(1).min(order.len().max(1)) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(w) = order.get(i).copied() else {
+                    break;
+                };
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let mut open = || -> std::io::Result<Box<dyn Read>> {
+                    let r = bundle
+                        .open_blob(&w.digest)
+                        .map_err(|e| std::io::Error::other(e.to_string()))?;
+                    Ok(Box::new(Counting { inner: r, progress }))
+                };
+                match place_blob(client, w, chunk, &mut open, true) {
+                    Ok(o) => count(&stats, w, &o),
+                    Err(e) => {
+                        stop.store(true, Ordering::Relaxed);
+                        first_error
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .get_or_insert(e);
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e);
+    }
+    Ok(stats.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// Pushes blobs during the second streaming pass over a `.tar.gz` (sequential, in archive order).
+pub fn push_blobs_streaming(
+    client: &Client,
+    bundle: &Bundle,
+    work: &[BlobWork],
+    chunk: Option<u64>,
+    progress: &Progress,
+) -> Result<BlobStats, ImportError> {
+    let Some(gz) = bundle.gz() else {
+        return Err(ImportError::Bundle("not a streaming bundle".into()));
+    };
+    let stats = Mutex::new(BlobStats::default());
+    let mut failure: Option<ImportError> = None;
+    let mut done = std::collections::BTreeSet::new();
+    let result = gz.stream(&mut |d, _size, reader| {
+        let Some(w) = work.iter().find(|w| &w.digest == d) else { return Ok(()) };
+        let mut once = Some(reader);
+        let mut open = || -> std::io::Result<Box<dyn Read + '_>> {
+            match once.take() {
+                Some(r) => Ok(Box::new(Counting { inner: r, progress })),
+                None => Err(std::io::Error::other("a .tar.gz bundle cannot restart an upload mid-blob; run the import again (what was pushed is kept)")),
+            }
+        };
+        match place_blob(client, w, chunk, &mut open, false) {
+            Ok(o) => {
+                count(&stats, w, &o);
+                done.insert(d.clone());
+                Ok(())
+            }
+            Err(e) => {
+                failure = Some(e);
+                Err(crate::layout::LayoutError::Output("stopped".into()))
+            }
+        }
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    result?;
+    if let Some(w) = work.iter().find(|w| !done.contains(&w.digest)) {
+        return Err(ImportError::Bundle(format!(
+            "{}: blob {} was not found in the second pass over the bundle",
+            w.image, w.digest
+        )));
+    }
+    Ok(stats.into_inner().unwrap_or_else(|p| p.into_inner()))
+}

@@ -1,0 +1,119 @@
+//! The `--sparse` policy (DESIGN §7): `keep` pushes the original index bytes (a registry may
+//! refuse them), `strip` writes new indexes holding only the children the bundle has.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::{ImageGraph, ImportError, Prepared};
+use crate::digest::Digest;
+use crate::reference::Reference;
+
+/// What to do with an index whose platforms were left out on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SparsePolicy {
+    #[default]
+    Keep,
+    Strip,
+}
+
+/// Orders the manifests to push (children first) and applies the sparse policy.
+pub(super) fn prepare(
+    graph: ImageGraph,
+    target: Reference,
+    policy: SparsePolicy,
+) -> Result<Prepared, ImportError> {
+    let mut manifests = Vec::new();
+    let mut rewritten: BTreeMap<Digest, (Digest, u64)> = BTreeMap::new();
+    for m in &graph.manifests {
+        let changed = if policy == SparsePolicy::Strip && m.is_index() {
+            strip_index(&m.bytes, &graph.absent, &rewritten)?
+        } else {
+            None
+        };
+        match changed {
+            Some(bytes) => {
+                let d = Digest::sha256_of(&bytes);
+                rewritten.insert(m.digest.clone(), (d.clone(), bytes.len() as u64));
+                manifests.push((d, m.media_type.clone(), bytes));
+            }
+            None => manifests.push((m.digest.clone(), m.media_type.clone(), m.bytes.clone())),
+        }
+    }
+    let root = rewritten
+        .get(&graph.root.digest)
+        .map(|(d, _)| d.clone())
+        .unwrap_or_else(|| graph.root.digest.clone());
+    Ok(Prepared {
+        graph,
+        target,
+        manifests,
+        root,
+    })
+}
+
+/// New index bytes without the absent children (and with rewritten children's new digests),
+/// or None when nothing changes.
+fn strip_index(
+    bytes: &[u8],
+    absent: &BTreeMap<Digest, String>,
+    rewritten: &BTreeMap<Digest, (Digest, u64)>,
+) -> Result<Option<Vec<u8>>, ImportError> {
+    let mut v: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ImportError::Bundle(format!("index is not JSON: {e}")))?;
+    let Some(list) = v.get_mut("manifests").and_then(Value::as_array_mut) else {
+        return Ok(None);
+    };
+    let before = list.len();
+    let digest_of = |e: &Value| {
+        e.get("digest")
+            .and_then(Value::as_str)
+            .and_then(|s| Digest::parse(s).ok())
+    };
+    list.retain(|e| digest_of(e).is_none_or(|d| !absent.contains_key(&d)));
+    let mut changed = list.len() != before;
+    for e in list.iter_mut() {
+        if let Some((new, size)) = digest_of(e).and_then(|d| rewritten.get(&d)) {
+            e["digest"] = Value::String(new.to_string());
+            e["size"] = Value::from(*size);
+            changed = true;
+        }
+    }
+    if !changed {
+        return Ok(None);
+    }
+    serde_json::to_vec(&v)
+        .map(Some)
+        .map_err(|e| ImportError::Bundle(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_removes_absent_children_and_keeps_order() {
+        let a = Digest::sha256_of(b"a");
+        let b = Digest::sha256_of(b"b");
+        let idx = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"m","digest":"{a}","size":1}},{{"mediaType":"m","digest":"{b}","size":1}}],"annotations":{{"z":"1","a":"2"}}}}"#
+        );
+        let mut absent = BTreeMap::new();
+        absent.insert(a.clone(), "linux/amd64".to_string());
+        let out = strip_index(idx.as_bytes(), &absent, &BTreeMap::new())
+            .unwrap()
+            .unwrap();
+        let s = String::from_utf8(out).unwrap();
+        assert!(!s.contains(&a.to_string()) && s.contains(&b.to_string()));
+        assert!(s.starts_with(r#"{"schemaVersion":2,"mediaType""#), "{s}");
+        assert!(
+            s.find("\"z\"").unwrap() < s.find("\"a\":\"2\"").unwrap(),
+            "key order changed: {s}"
+        );
+        assert!(
+            strip_index(idx.as_bytes(), &BTreeMap::new(), &BTreeMap::new())
+                .unwrap()
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,215 @@
+//! `.tar.gz` bundles cannot be indexed in place and may hold `index.json` last, so they are read
+//! in two streaming passes (DESIGN §2): `scan` reads headers, hashes every member and keeps the
+//! small JSON documents; `stream` hands each blob to the caller in a second pass. Nothing is
+//! spooled to disk, and memory holds only JSON documents.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+
+use super::reader::check_name;
+use super::LayoutError;
+use crate::digest::{Algorithm, Digest, Hasher};
+use crate::manifest::MAX_MANIFEST_SIZE;
+
+/// Most JSON kept in memory from one bundle (manifests, indexes, configs).
+const MAX_JSON_TOTAL: u64 = 512 * 1024 * 1024;
+
+/// Called with each blob's digest, size and bytes during the second pass.
+pub type BlobVisitor<'a> = dyn FnMut(&Digest, u64, &mut dyn Read) -> Result<(), LayoutError> + 'a;
+
+/// What the first pass learned about each member.
+#[derive(Debug)]
+pub struct GzIndex {
+    path: PathBuf,
+    sizes: BTreeMap<String, (u64, Digest)>,
+    small: BTreeMap<String, Vec<u8>>,
+}
+
+fn corrupt(path: &Path, detail: String) -> LayoutError {
+    LayoutError::Corrupt {
+        path: path.to_path_buf(),
+        detail,
+    }
+}
+
+fn open(path: &Path) -> Result<tar::Archive<MultiGzDecoder<BufReader<File>>>, LayoutError> {
+    let f = File::open(path).map_err(|e| LayoutError::Io {
+        path: path.to_path_buf(),
+        action: "open".into(),
+        detail: e.to_string(),
+    })?;
+    Ok(tar::Archive::new(MultiGzDecoder::new(
+        BufReader::with_capacity(1 << 20, f),
+    )))
+}
+
+/// Expected digest of a `blobs/<alg>/<hex>` member name.
+pub fn blob_digest(name: &str) -> Option<Digest> {
+    let rest = name.strip_prefix("blobs/")?;
+    let (alg, hex) = rest.split_once('/')?;
+    Digest::parse(&format!("{alg}:{hex}")).ok()
+}
+
+fn member_kind_ok(name: &str, kind: tar::EntryType) -> Result<bool, LayoutError> {
+    let bad = |reason: &str| {
+        Err(LayoutError::Unsafe {
+            member: name.to_string(),
+            reason: reason.into(),
+        })
+    };
+    match kind {
+        tar::EntryType::Regular | tar::EntryType::Continuous => Ok(true),
+        tar::EntryType::Directory => Ok(false),
+        tar::EntryType::Symlink => bad("symbolic link members are not allowed"),
+        tar::EntryType::Link => bad("hard link members are not allowed"),
+        _ => bad("only regular files and directories are allowed"),
+    }
+}
+
+impl GzIndex {
+    /// First pass: checks names and types, hashes every member (a blob whose bytes do not hash
+    /// to its name is an error here), keeps JSON documents.
+    pub fn scan(path: &Path) -> Result<GzIndex, LayoutError> {
+        let mut ar = open(path)?;
+        let mut sizes = BTreeMap::new();
+        let mut small = BTreeMap::new();
+        let mut kept = 0u64;
+        let entries = ar
+            .entries()
+            .map_err(|e| corrupt(path, format!("not a readable tar.gz: {e}")))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| {
+                corrupt(
+                    path,
+                    format!("not a readable tar.gz ({e}): the bundle may be truncated"),
+                )
+            })?;
+            let Some(name) = check_name(&entry.path_bytes())? else {
+                continue;
+            };
+            if !member_kind_ok(&name, entry.header().entry_type())? {
+                continue;
+            }
+            let size = entry.size();
+            let expected = blob_digest(&name);
+            let mut h = Hasher::new(
+                expected
+                    .as_ref()
+                    .map_or(Algorithm::Sha256, Digest::algorithm),
+            );
+            let keep = size <= MAX_MANIFEST_SIZE;
+            let mut data = Vec::new();
+            let mut buf = vec![0u8; 256 * 1024];
+            let mut read = 0u64;
+            loop {
+                let n = entry.read(&mut buf).map_err(|e| {
+                    corrupt(
+                        path,
+                        format!("reading member {name}: {e} (truncated or corrupt gzip)"),
+                    )
+                })?;
+                if n == 0 {
+                    break;
+                }
+                read += n as u64;
+                h.update(&buf[..n]);
+                if keep && (data.len() + n) as u64 <= MAX_MANIFEST_SIZE {
+                    data.extend_from_slice(&buf[..n]);
+                }
+            }
+            if read != size {
+                return Err(corrupt(path, format!("member {name} holds {read} bytes but its header says {size}: the bundle is truncated")));
+            }
+            let actual = h.finish();
+            if let Some(d) = &expected {
+                if *d != actual {
+                    return Err(LayoutError::Digest {
+                        member: name,
+                        expected: d.clone(),
+                        actual,
+                    });
+                }
+            }
+            if let Some((_, prev)) = sizes.get(&name) {
+                if *prev != actual {
+                    return Err(LayoutError::Unsafe {
+                        member: name,
+                        reason: "appears twice with different content".into(),
+                    });
+                }
+                continue;
+            }
+            let is_json = data.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+            if keep && (is_json || expected.is_none()) {
+                kept += data.len() as u64;
+                if kept > MAX_JSON_TOTAL {
+                    return Err(corrupt(path, "more than 512 MiB of JSON documents".into()));
+                }
+                small.insert(name.clone(), data);
+            }
+            sizes.insert(name, (size, actual));
+        }
+        Ok(GzIndex {
+            path: path.to_path_buf(),
+            sizes,
+            small,
+        })
+    }
+
+    /// A small member kept by the first pass; `Err(size)` when it is over `limit`.
+    pub fn small(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, u64> {
+        match self.sizes.get(name) {
+            None => Ok(None),
+            Some((size, _)) if *size > limit => Err(*size),
+            Some(_) => Ok(self.small.get(name).cloned()),
+        }
+    }
+
+    /// Size of a member.
+    pub fn size(&self, name: &str) -> Option<u64> {
+        self.sizes.get(name).map(|(s, _)| *s)
+    }
+
+    /// Second pass: calls `f(digest, size, reader)` for each blob member, in archive order,
+    /// the first time it appears.
+    pub fn stream(
+        &self,
+        f: &mut BlobVisitor,
+    ) -> Result<(), LayoutError> {
+        let mut ar = open(&self.path)?;
+        let entries = ar
+            .entries()
+            .map_err(|e| corrupt(&self.path, e.to_string()))?;
+        let mut seen = std::collections::BTreeSet::new();
+        for entry in entries {
+            let mut entry = entry.map_err(|e| {
+                corrupt(
+                    &self.path,
+                    format!("second pass: {e}; the file changed since the first pass?"),
+                )
+            })?;
+            let Some(name) = check_name(&entry.path_bytes())? else {
+                continue;
+            };
+            if !member_kind_ok(&name, entry.header().entry_type())? {
+                continue;
+            }
+            let Some(d) = blob_digest(&name) else {
+                continue;
+            };
+            if !seen.insert(name) {
+                continue;
+            }
+            let size = entry.size();
+            f(&d, size, &mut entry)?;
+            // Drain whatever the caller did not read, so the next header is found.
+            io::copy(&mut entry, &mut io::sink())
+                .map_err(|e| corrupt(&self.path, e.to_string()))?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,384 @@
+//! Reading a bundle without extracting it: a tar is indexed in one pass over its headers and
+//! blobs are read in place (positional reads, several at once); a layout directory is read as
+//! files; a `.tar.gz` is read in streaming passes (`gz`). Every member name is checked before
+//! anything else happens (DESIGN §2).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{gz, LayoutError, INDEX_FILE};
+use crate::digest::{Digest, Hasher};
+use crate::manifest::MAX_MANIFEST_SIZE;
+
+/// Where a member's bytes are in the tar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    pub offset: u64,
+    pub size: u64,
+}
+
+#[derive(Debug)]
+enum Source {
+    Tar {
+        file: Arc<File>,
+        members: BTreeMap<String, Location>,
+    },
+    Dir(PathBuf),
+    Gz(gz::GzIndex),
+}
+
+/// An opened bundle: `index.json` read, member names checked.
+#[derive(Debug)]
+pub struct Bundle {
+    pub path: PathBuf,
+    source: Source,
+    index: Vec<u8>,
+}
+
+fn unsafe_member(name: &str, reason: &str) -> LayoutError {
+    LayoutError::Unsafe {
+        member: name.chars().take(300).collect(),
+        reason: reason.to_string(),
+    }
+}
+
+fn io_err(path: &Path, action: &str, e: io::Error) -> LayoutError {
+    LayoutError::Io {
+        path: path.to_path_buf(),
+        action: action.to_string(),
+        detail: e.to_string(),
+    }
+}
+
+/// Checks a member name and returns it normalised (no `./`), or None for entries to skip.
+pub fn check_name(raw: &[u8]) -> Result<Option<String>, LayoutError> {
+    let shown = String::from_utf8_lossy(raw).to_string();
+    if raw.contains(&0) {
+        return Err(unsafe_member(&shown, "the name contains a NUL byte"));
+    }
+    if raw.len() > 4096 {
+        return Err(unsafe_member(&shown, "the name is longer than 4096 bytes"));
+    }
+    let name =
+        std::str::from_utf8(raw).map_err(|_| unsafe_member(&shown, "the name is not UTF-8"))?;
+    if name.starts_with('/') {
+        return Err(unsafe_member(name, "absolute path"));
+    }
+    let mut parts = Vec::new();
+    for c in name.split('/') {
+        match c {
+            "" | "." => continue,
+            ".." => {
+                return Err(unsafe_member(
+                    name,
+                    "the path contains '..' and could escape the layout",
+                ))
+            }
+            c => parts.push(c),
+        }
+    }
+    if parts.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(parts.join("/")))
+}
+
+/// A reader over one member of the tar, by positional reads (no shared file cursor).
+pub struct RangeReader {
+    file: Arc<File>,
+    pos: u64,
+    end: u64,
+}
+
+impl Read for RangeReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = self.end - self.pos;
+        if left == 0 {
+            return Ok(0);
+        }
+        let want = buf.len().min(left as usize);
+        let n = self.file.read_at(&mut buf[..want], self.pos)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the bundle ends inside this member (truncated)",
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+fn index_tar(path: &Path, file: &File) -> Result<BTreeMap<String, Location>, LayoutError> {
+    let len = file.metadata().map_err(|e| io_err(path, "stat", e))?.len();
+    let mut ar = tar::Archive::new(file);
+    let entries = ar
+        .entries_with_seek()
+        .map_err(|e| io_err(path, "read", e))?;
+    let mut members: BTreeMap<String, Location> = BTreeMap::new();
+    let shared = Arc::new(file.try_clone().map_err(|e| io_err(path, "open", e))?);
+    for entry in entries {
+        let entry = entry.map_err(|e| LayoutError::Corrupt {
+            path: path.to_path_buf(),
+            detail: format!("not a readable tar ({e}); the bundle may be truncated or not a tar"),
+        })?;
+        let raw = entry.path_bytes().to_vec();
+        let kind = entry.header().entry_type();
+        let Some(name) = check_name(&raw)? else {
+            continue;
+        };
+        match kind {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {}
+            tar::EntryType::Directory => continue,
+            tar::EntryType::Symlink => {
+                return Err(unsafe_member(
+                    &name,
+                    "symbolic link members are not allowed",
+                ))
+            }
+            tar::EntryType::Link => {
+                return Err(unsafe_member(&name, "hard link members are not allowed"))
+            }
+            tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
+                return Err(unsafe_member(
+                    &name,
+                    "device and FIFO members are not allowed",
+                ))
+            }
+            other => {
+                return Err(unsafe_member(
+                    &name,
+                    &format!("unsupported member type {other:?}"),
+                ))
+            }
+        }
+        let loc = Location {
+            offset: entry.raw_file_position(),
+            size: entry.size(),
+        };
+        if loc.offset.checked_add(loc.size).is_none_or(|end| end > len) {
+            return Err(LayoutError::Corrupt {
+                path: path.to_path_buf(),
+                detail: format!("member {name} claims {} bytes at offset {}, but the file is {len} bytes: the bundle is truncated", loc.size, loc.offset),
+            });
+        }
+        if let Some(prev) = members.get(&name) {
+            let same = prev.size == loc.size
+                && hash_range(&shared, *prev).map_err(|e| io_err(path, "read", e))?
+                    == hash_range(&shared, loc).map_err(|e| io_err(path, "read", e))?;
+            if !same {
+                return Err(unsafe_member(&name, "appears twice with different content"));
+            }
+            continue;
+        }
+        members.insert(name, loc);
+    }
+    Ok(members)
+}
+
+fn hash_range(file: &Arc<File>, loc: Location) -> io::Result<Digest> {
+    let mut r = RangeReader {
+        file: file.clone(),
+        pos: loc.offset,
+        end: loc.offset + loc.size,
+    };
+    let mut h = Hasher::new(crate::digest::Algorithm::Sha256);
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok(h.finish());
+        }
+        h.update(&buf[..n]);
+    }
+}
+
+impl Bundle {
+    /// Opens a `.tar`, `.tar.gz` or layout directory and reads `index.json`.
+    pub fn open(path: &Path) -> Result<Bundle, LayoutError> {
+        let meta = std::fs::metadata(path).map_err(|e| io_err(path, "open", e))?;
+        let source = if meta.is_dir() {
+            Source::Dir(path.to_path_buf())
+        } else {
+            let file = File::open(path).map_err(|e| io_err(path, "open", e))?;
+            let mut magic = [0u8; 2];
+            let n = file
+                .read_at(&mut magic, 0)
+                .map_err(|e| io_err(path, "read", e))?;
+            if n == 2 && magic == [0x1f, 0x8b] {
+                Source::Gz(gz::GzIndex::scan(path)?)
+            } else {
+                let members = index_tar(path, &file)?;
+                Source::Tar {
+                    file: Arc::new(file),
+                    members,
+                }
+            }
+        };
+        let mut b = Bundle {
+            path: path.to_path_buf(),
+            source,
+            index: Vec::new(),
+        };
+        b.index = b
+            .read_member(INDEX_FILE, MAX_MANIFEST_SIZE)?
+            .ok_or_else(|| LayoutError::Corrupt {
+                path: path.to_path_buf(),
+                detail: "no index.json: this is not an OCI image layout".into(),
+            })?;
+        Ok(b)
+    }
+
+    /// The raw `index.json`.
+    pub fn index_json(&self) -> &[u8] {
+        &self.index
+    }
+
+    /// Reads a whole member of at most `limit` bytes; None when absent.
+    pub fn read_member(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, LayoutError> {
+        let too_big = |size: u64| LayoutError::Corrupt {
+            path: self.path.clone(),
+            detail: format!(
+                "{name} is {size} bytes, over the {limit}-byte limit for JSON documents"
+            ),
+        };
+        match &self.source {
+            Source::Tar { file, members } => {
+                let Some(loc) = members.get(name) else {
+                    return Ok(None);
+                };
+                if loc.size > limit {
+                    return Err(too_big(loc.size));
+                }
+                let mut out = Vec::with_capacity(loc.size as usize);
+                RangeReader {
+                    file: file.clone(),
+                    pos: loc.offset,
+                    end: loc.offset + loc.size,
+                }
+                .read_to_end(&mut out)
+                .map_err(|e| io_err(&self.path, &format!("read member {name} of"), e))?;
+                Ok(Some(out))
+            }
+            Source::Dir(dir) => {
+                let p = dir.join(name);
+                match std::fs::symlink_metadata(&p) {
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(io_err(&p, "stat", e)),
+                    Ok(m) if !m.is_file() => Err(unsafe_member(
+                        name,
+                        "not a regular file (symbolic links are not followed)",
+                    )),
+                    Ok(m) if m.len() > limit => Err(too_big(m.len())),
+                    Ok(_) => std::fs::read(&p)
+                        .map(Some)
+                        .map_err(|e| io_err(&p, "read", e)),
+                }
+            }
+            Source::Gz(g) => g.small(name, limit).map_err(too_big),
+        }
+    }
+
+    /// Size of a blob when the bundle has it.
+    pub fn blob_size(&self, d: &Digest) -> Result<Option<u64>, LayoutError> {
+        let name = d.layout_path();
+        match &self.source {
+            Source::Tar { members, .. } => Ok(members.get(&name).map(|l| l.size)),
+            Source::Gz(g) => Ok(g.size(&name)),
+            Source::Dir(dir) => match std::fs::symlink_metadata(dir.join(&name)) {
+                Ok(m) if m.is_file() => Ok(Some(m.len())),
+                Ok(_) => Err(unsafe_member(
+                    &name,
+                    "not a regular file (symbolic links are not followed)",
+                )),
+                Err(_) => Ok(None),
+            },
+        }
+    }
+
+    /// Reads a small blob whole and checks it against its digest.
+    pub fn read_blob_verified(
+        &self,
+        d: &Digest,
+        limit: u64,
+    ) -> Result<Option<Vec<u8>>, LayoutError> {
+        let Some(bytes) = self.read_member(&d.layout_path(), limit)? else {
+            return Ok(None);
+        };
+        let actual = d.of_same_kind(&bytes);
+        if &actual != d {
+            return Err(LayoutError::Digest {
+                member: d.layout_path(),
+                expected: d.clone(),
+                actual,
+            });
+        }
+        Ok(Some(bytes))
+    }
+
+    /// True for a `.tar.gz`: blobs can only be read in a sequential pass (`gz::GzIndex::stream`).
+    pub fn is_streaming(&self) -> bool {
+        matches!(self.source, Source::Gz(_))
+    }
+
+    /// The gzip index (for the streaming pass).
+    pub fn gz(&self) -> Option<&gz::GzIndex> {
+        match &self.source {
+            Source::Gz(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// Opens a blob for reading in place (tar or directory). The caller verifies the digest
+    /// while it reads.
+    pub fn open_blob(&self, d: &Digest) -> Result<Box<dyn Read + Send>, LayoutError> {
+        let name = d.layout_path();
+        let missing = || LayoutError::Missing {
+            member: name.clone(),
+        };
+        match &self.source {
+            Source::Tar { file, members } => {
+                let loc = members.get(&name).ok_or_else(missing)?;
+                Ok(Box::new(RangeReader {
+                    file: file.clone(),
+                    pos: loc.offset,
+                    end: loc.offset + loc.size,
+                }))
+            }
+            Source::Dir(dir) => {
+                let p = dir.join(&name);
+                let f = File::open(&p).map_err(|e| io_err(&p, "open", e))?;
+                Ok(Box::new(f))
+            }
+            Source::Gz(_) => Err(LayoutError::Output(
+                "a .tar.gz bundle is read sequentially; blobs cannot be opened in place".into(),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_names_are_checked() {
+        assert_eq!(
+            check_name(b"./blobs/sha256/ab").unwrap().as_deref(),
+            Some("blobs/sha256/ab")
+        );
+        assert_eq!(check_name(b"./").unwrap(), None);
+        for bad in [&b"/etc/passwd"[..], b"blobs/../../x", b"..", b"a\0b"] {
+            assert!(
+                check_name(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(check_name(&vec![b'a'; 5000]).is_err());
+    }
+}
