@@ -90,6 +90,70 @@ fn strip_index(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manifest::{RawManifest, OCI_INDEX, OCI_MANIFEST};
+
+    fn graph(absent: &[Digest]) -> (ImageGraph, RawManifest, RawManifest) {
+        let child = br#"{"schemaVersion":2,"config":{"mediaType":"c","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0},"layers":[]}"#.to_vec();
+        let child = RawManifest::new(child.clone(), Digest::sha256_of(&child), OCI_MANIFEST);
+        let gone = absent
+            .first()
+            .cloned()
+            .unwrap_or_else(|| Digest::sha256_of(b"gone"));
+        let idx = format!(
+            r#"{{"schemaVersion":2,"manifests":[{{"mediaType":"{OCI_MANIFEST}","digest":"{}","size":{},"platform":{{"os":"linux","architecture":"arm64"}}}},{{"mediaType":"{OCI_MANIFEST}","digest":"{gone}","size":9,"platform":{{"os":"linux","architecture":"amd64"}}}}]}}"#,
+            child.digest,
+            child.bytes.len()
+        );
+        let root = RawManifest::new(
+            idx.clone().into_bytes(),
+            Digest::sha256_of(idx.as_bytes()),
+            OCI_INDEX,
+        );
+        let g = ImageGraph {
+            recorded: "r.io/a:1".into(),
+            reference: Reference::parse("r.io/a:1").unwrap(),
+            root: root.clone(),
+            manifests: vec![child.clone(), root.clone()],
+            blobs: BTreeMap::new(),
+            sparse: Some(vec![
+                crate::platform::Platform::parse("linux/arm64").unwrap()
+            ]),
+            absent: absent
+                .iter()
+                .map(|d| (d.clone(), "linux/amd64".to_string()))
+                .collect(),
+            subject: None,
+        };
+        (g, child, root)
+    }
+
+    #[test]
+    fn keep_pushes_children_first_then_the_original_index_bytes() {
+        let gone = Digest::sha256_of(b"gone");
+        let (g, child, root) = graph(std::slice::from_ref(&gone));
+        let p = prepare(g, Reference::parse("t.io/x").unwrap(), SparsePolicy::Keep).unwrap();
+        let order: Vec<&Digest> = p.manifests.iter().map(|(d, _, _)| d).collect();
+        assert_eq!(
+            order,
+            vec![&child.digest, &root.digest],
+            "children first, index last"
+        );
+        assert_eq!(
+            p.manifests[1].2, root.bytes,
+            "keep must push the index bytes unchanged"
+        );
+        assert_eq!(p.root, root.digest);
+        assert!(
+            !p.manifests.iter().any(|(d, _, _)| *d == gone),
+            "an absent child is never pushed"
+        );
+
+        let (g, _, root) = graph(std::slice::from_ref(&gone));
+        let p = prepare(g, Reference::parse("t.io/x").unwrap(), SparsePolicy::Strip).unwrap();
+        assert_ne!(p.root, root.digest);
+        assert_eq!(p.manifests.last().unwrap().0, p.root);
+        assert!(!String::from_utf8_lossy(&p.manifests[1].2).contains(&gone.to_string()));
+    }
 
     #[test]
     fn strip_removes_absent_children_and_keeps_order() {

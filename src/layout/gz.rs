@@ -176,10 +176,7 @@ impl GzIndex {
 
     /// Second pass: calls `f(digest, size, reader)` for each blob member, in archive order,
     /// the first time it appears.
-    pub fn stream(
-        &self,
-        f: &mut BlobVisitor,
-    ) -> Result<(), LayoutError> {
+    pub fn stream(&self, f: &mut BlobVisitor) -> Result<(), LayoutError> {
         let mut ar = open(&self.path)?;
         let entries = ar
             .entries()
