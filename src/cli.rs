@@ -76,6 +76,12 @@ pub struct ExportArgs {
     /// Parallel blob downloads.
     #[arg(long, short = 'j', default_value_t = 6, value_name = "N")]
     pub jobs: usize,
+    /// Do not carry signatures, attestations, SBOMs or referrers.
+    #[arg(long = "no-signatures")]
+    pub no_signatures: bool,
+    /// OCI referrers to carry: `all` (default), `none`, or artifact types; repeatable.
+    #[arg(long = "referrers", value_name = "all|none|TYPE")]
+    pub referrers: Vec<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]

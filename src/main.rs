@@ -82,6 +82,31 @@ fn client(a: &RegistryArgs, registry: Option<&str>) -> Result<Client> {
     Ok(Client::new(opts)?)
 }
 
+/// `--no-signatures` and `--referrers all|none|TYPE...` as a discovery setting.
+fn discovery(a: &ExportArgs) -> ferry::export::Discovery {
+    if a.no_signatures {
+        return ferry::export::Discovery {
+            cosign: false,
+            referrers: None,
+        };
+    }
+    let referrers = if a.referrers.iter().any(|r| r == "none") {
+        None
+    } else {
+        Some(
+            a.referrers
+                .iter()
+                .filter(|r| *r != "all")
+                .cloned()
+                .collect(),
+        )
+    };
+    ferry::export::Discovery {
+        cosign: true,
+        referrers,
+    }
+}
+
 fn export(a: ExportArgs) -> Result<ExitCode> {
     let mut images = a.images.clone();
     for f in &a.file {
@@ -113,6 +138,7 @@ fn export(a: ExportArgs) -> Result<ExitCode> {
         strict_platforms: a.strict_platforms,
         jobs: a.jobs.max(1),
         progress: progress_mode(&a.out),
+        discovery: discovery(&a),
     };
     let summary = ferry::export(&client, &opts)?;
     for w in &summary.warnings {

@@ -1,5 +1,6 @@
 //! `ferry export`: resolve, plan, then write one deterministic OCI-layout tar (DESIGN §3).
 
+pub mod attached;
 mod fetch;
 pub mod plan;
 
@@ -19,6 +20,7 @@ use crate::platform::Platform;
 use crate::progress::{human, Mode, Progress};
 use crate::reference::{Reference, ReferenceError};
 use crate::registry::{Client, RegistryError};
+pub use attached::Discovery;
 use plan::{BlobSource, ImagePlan, Planner, Role};
 
 /// Where the bundle goes.
@@ -39,6 +41,8 @@ pub struct ExportOptions {
     /// Parallel blob downloads.
     pub jobs: usize,
     pub progress: Mode,
+    /// Signatures, attestations, SBOMs and referrers to carry along.
+    pub discovery: Discovery,
 }
 
 /// Errors of an export; each names the image and, where it applies, the blob and registry.
@@ -104,6 +108,8 @@ impl ExportError {
 pub struct ExportSummary {
     pub output: String,
     pub images: Vec<ImagePlan>,
+    /// Signatures, attestations, SBOMs and referrers carried along.
+    pub attached: Vec<String>,
     pub manifests: usize,
     pub blobs: usize,
     pub bytes: u64,
@@ -135,6 +141,7 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
     }
     let note = Progress::new("export", 0, opts.progress);
     let mut planner = Planner::new(client, &opts.platforms);
+    planner.discovery = opts.discovery.clone();
     for r in &refs {
         note.note(&format!("resolving {r}"));
         planner.add_image(r)?;
@@ -238,6 +245,7 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
                 .sum::<u64>(),
         bundle_bytes: tar.total,
         images: plan.images,
+        attached: plan.attached,
         seconds: start.elapsed().as_secs_f64(),
         warnings,
     };
@@ -249,8 +257,9 @@ impl ExportSummary {
     pub fn line(&self) -> String {
         let platforms: usize = self.images.iter().map(|i| i.platforms.len().max(1)).sum();
         format!(
-            "exported {} image(s), {} platform manifest(s), {} manifests and {} blobs ({}) to {} in {:.1} s",
+            "exported {} image(s) with {} attached artifact(s), {} platform manifest(s), {} manifests and {} blobs ({}) to {} in {:.1} s",
             self.images.len(),
+            self.attached.len(),
             platforms,
             self.manifests,
             self.blobs,

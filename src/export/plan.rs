@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::ExportError;
 use crate::digest::{Digest, VerifyingReader};
-use crate::layout::{IndexEntry, ANNOT_PLATFORMS};
+use crate::layout::{IndexEntry, ANNOT_PLATFORMS, ANNOT_SUBJECT};
 use crate::manifest::{Checked, Parsed, RawManifest, MAX_MANIFEST_SIZE};
 use crate::platform::Platform;
 use crate::reference::Reference;
@@ -54,10 +54,14 @@ pub struct Plan {
     pub inline: BTreeMap<Digest, (Role, Vec<u8>)>,
     pub blobs: BTreeMap<Digest, BlobSource>,
     pub images: Vec<ImagePlan>,
+    /// Names of attached artifacts (signatures, attestations, SBOMs, referrers).
+    pub attached: Vec<String>,
 }
 
 #[derive(Default)]
 struct PlatformAcc {
+    /// Kept platform manifests (not attestations): subjects for signature discovery.
+    manifests: Vec<Digest>,
     available: Vec<Platform>,
     kept: Vec<Platform>,
     matched: BTreeSet<usize>,
@@ -69,6 +73,14 @@ pub struct Planner<'a> {
     pub client: &'a Client,
     pub wanted: &'a [Platform],
     pub plan: Plan,
+    /// What attached artifacts to look for.
+    pub discovery: super::Discovery,
+}
+
+/// An artifact attached to a manifest (signature, attestation, SBOM, referrer).
+pub struct Attachment {
+    pub subject: Digest,
+    pub artifact_type: Option<String>,
 }
 
 impl<'a> Planner<'a> {
@@ -77,6 +89,7 @@ impl<'a> Planner<'a> {
             client,
             wanted,
             plan: Plan::default(),
+            discovery: super::Discovery::default(),
         }
     }
 
@@ -84,9 +97,24 @@ impl<'a> Planner<'a> {
         ExportError::registry(image, source)
     }
 
-    /// Resolves one reference and adds its graph; returns the platforms it lacks.
+    /// Resolves one reference, adds its graph and then what is attached to it.
     pub fn add_image(&mut self, r: &Reference) -> Result<(), ExportError> {
-        let image = r.to_string();
+        let subjects = self.add_root(r, r.to_string(), None)?;
+        let mut path = Vec::new();
+        for d in subjects {
+            self.discover(r, &d, &mut path)?;
+        }
+        Ok(())
+    }
+
+    /// Adds one `index.json` entry named `image` and its graph; returns the digests of the
+    /// root and of the kept platform manifests.
+    pub fn add_root(
+        &mut self,
+        r: &Reference,
+        image: String,
+        attached: Option<Attachment>,
+    ) -> Result<Vec<Digest>, ExportError> {
         let root = self
             .client
             .get_manifest(r)
@@ -137,6 +165,20 @@ impl<'a> Planner<'a> {
                 .annotations
                 .insert(ANNOT_PLATFORMS.into(), show(&acc.kept).join(","));
         }
+        let mut subjects = vec![root.digest.clone()];
+        subjects.extend(acc.manifests.iter().cloned());
+        if let Some(a) = attached {
+            entry
+                .annotations
+                .insert(ANNOT_SUBJECT.into(), a.subject.to_string());
+            entry.artifact_type = a.artifact_type.or_else(|| root.artifact_type());
+            self.plan.attached.push(image);
+            self.plan.entries.push(entry);
+            self.plan
+                .inline
+                .insert(root.digest.clone(), (Role::Manifest, root.bytes));
+            return Ok(subjects);
+        }
         self.plan.images.push(ImagePlan {
             reference: image,
             digest: root.digest.clone(),
@@ -149,7 +191,7 @@ impl<'a> Planner<'a> {
         self.plan
             .inline
             .insert(root.digest.clone(), (Role::Manifest, root.bytes));
-        Ok(())
+        Ok(subjects)
     }
 
     fn fetch_child(
@@ -235,6 +277,7 @@ impl<'a> Planner<'a> {
                 acc.kept.push(p);
             }
             self.keep_manifest(r, image, &c)?;
+            acc.manifests.push(c.digest.clone());
             kept.insert(c.digest.to_string());
         }
         for c in attestations {

@@ -2,6 +2,7 @@
 
 mod plan;
 mod push;
+mod referrers;
 mod sparse;
 
 use std::collections::BTreeMap;
@@ -168,6 +169,7 @@ pub fn import(client: &Client, opts: &ImportOptions) -> Result<ImportSummary, Im
         }
         prepared.push(p);
     }
+    order_attached(&mut prepared);
     let manifests: usize = prepared.iter().map(|p| p.manifests.len()).sum();
     let mut summary = ImportSummary {
         mapping,
@@ -201,9 +203,16 @@ pub fn import(client: &Client, opts: &ImportOptions) -> Result<ImportSummary, Im
         )?
     };
     progress.finish();
+    let mut pending = referrers::Pending::new();
     for p in &prepared {
-        push_manifests(client, p)?;
+        if let Some((subject, m)) = push_manifests(client, p)? {
+            pending
+                .entry((p.target.clone(), subject))
+                .or_default()
+                .push(m);
+        }
     }
+    referrers::update_fallback_tags(client, &pending)?;
     summary.mapping_file = Some(write_mapping(opts, &summary.mapping)?);
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)
@@ -289,12 +298,44 @@ fn check_tags(
     Ok(moved)
 }
 
-fn push_manifests(client: &Client, p: &Prepared) -> Result<(), ImportError> {
+/// Attached artifacts go after what they are attached to (images first, then artifacts of
+/// artifacts), so a subject is always in the target before its referrers.
+fn order_attached(prepared: &mut Vec<Prepared>) {
+    let subject_of: BTreeMap<Digest, Digest> = prepared
+        .iter()
+        .filter_map(|p| {
+            p.graph
+                .subject
+                .clone()
+                .map(|s| (p.graph.root.digest.clone(), s))
+        })
+        .collect();
+    let depth = |p: &Prepared| {
+        let mut d = 0;
+        let mut cur = p.graph.subject.clone();
+        while let Some(s) = cur.filter(|_| d < 16) {
+            d += 1;
+            cur = subject_of.get(&s).cloned();
+        }
+        d
+    };
+    let mut keyed: Vec<(usize, Prepared)> = prepared.drain(..).map(|p| (depth(&p), p)).collect();
+    keyed.sort_by_key(|(d, _)| *d);
+    prepared.extend(keyed.into_iter().map(|(_, p)| p));
+}
+
+/// PUTs an image's manifests children first, then its tag. Returns (subject, manifest) when it
+/// is a referrer the registry did not index itself, for the fallback tag.
+fn push_manifests(
+    client: &Client,
+    p: &Prepared,
+) -> Result<Option<(Digest, crate::manifest::RawManifest)>, ImportError> {
     let t = target(&p.target);
     let image = &p.graph.recorded;
+    let mut indexed = false;
     for (d, media_type, bytes) in &p.manifests {
         match client.put_manifest(&t, &d.to_string(), media_type, bytes) {
-            Ok(_) => {}
+            Ok(put) => indexed |= *d == p.root && put.oci_subject,
             Err(RegistryError::ManifestRejected { detail, .. })
                 if *d == p.root && !p.graph.absent.is_empty() =>
             {
@@ -320,7 +361,10 @@ fn push_manifests(client: &Client, p: &Prepared) -> Result<(), ImportError> {
             .put_manifest(&t, tag, media_type, bytes)
             .map_err(|e| registry_err(image, e))?;
     }
-    Ok(())
+    let needs_fallback = p.graph.subject.is_some() && p.graph.reference.tag.is_none() && !indexed;
+    Ok(needs_fallback
+        .then(|| p.graph.root.subject().map(|s| (s, p.graph.root.clone())))
+        .flatten())
 }
 
 fn write_mapping(

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod cosign;
 pub mod fixtures;
 pub mod http;
 pub mod images;

@@ -1,0 +1,175 @@
+//! Discovering what is attached to each exported manifest (DESIGN §6): cosign tags
+//! (`sha256-<hex>.sig|.att|.sbom`), OCI 1.1 referrers from the API or, on registries without
+//! it, from the fallback tag `sha256-<hex>`. Referrers of referrers are followed to a bounded
+//! depth; a cycle is an error, not a loop.
+
+use super::plan::{Attachment, Planner};
+use super::ExportError;
+use crate::digest::Digest;
+use crate::manifest::{Descriptor, Parsed};
+use crate::reference::Reference;
+
+/// Deepest chain of artifacts attached to artifacts that is followed.
+const MAX_DEPTH: usize = 4;
+
+/// Which attached artifacts export looks for.
+#[derive(Debug, Clone)]
+pub struct Discovery {
+    /// Cosign signature, attestation and SBOM tags.
+    pub cosign: bool,
+    /// OCI referrers: None = none, Some(empty) = all, Some(types) = these artifact types.
+    pub referrers: Option<Vec<String>>,
+}
+
+impl Default for Discovery {
+    fn default() -> Self {
+        Discovery {
+            cosign: true,
+            referrers: Some(Vec::new()),
+        }
+    }
+}
+
+/// `sha256-<hex>`: the tag prefix cosign and the referrers fallback use for a digest.
+pub fn digest_tag(d: &Digest) -> String {
+    format!("{}-{}", d.algorithm().name(), d.hex())
+}
+
+impl Planner<'_> {
+    /// Adds every artifact attached to `subject` (in repository `r`), and theirs in turn.
+    pub fn discover(
+        &mut self,
+        r: &Reference,
+        subject: &Digest,
+        path: &mut Vec<Digest>,
+    ) -> Result<(), ExportError> {
+        if path.contains(subject) {
+            return Err(ExportError::Input(format!(
+                "{}: attached artifacts form a cycle through {subject}",
+                r.name()
+            )));
+        }
+        if path.len() >= MAX_DEPTH {
+            return Ok(());
+        }
+        path.push(subject.clone());
+        let found = self.attached_to(r, subject)?;
+        for (name, at, artifact_type) in found {
+            if self
+                .plan
+                .entries
+                .iter()
+                .any(|e| e.annotations.get(crate::layout::ANNOT_REF_NAME) == Some(&name))
+            {
+                continue;
+            }
+            // Attached artifacts are exported whole: no platform filter applies to them.
+            let wanted = std::mem::take(&mut self.wanted);
+            let added = self.add_root(
+                &at,
+                name,
+                Some(Attachment {
+                    subject: subject.clone(),
+                    artifact_type,
+                }),
+            );
+            self.wanted = wanted;
+            let digests = added?;
+            if let Some(root) = digests.first() {
+                self.discover(r, root, path)?;
+            }
+        }
+        path.pop();
+        Ok(())
+    }
+
+    /// (entry name, reference to fetch, artifact type) of everything attached to `subject`.
+    fn attached_to(
+        &self,
+        r: &Reference,
+        subject: &Digest,
+    ) -> Result<Vec<(String, Reference, Option<String>)>, ExportError> {
+        let err = |e| ExportError::registry(&r.name(), e);
+        let mut out = Vec::new();
+        if self.discovery.cosign {
+            for suffix in ["sig", "att", "sbom"] {
+                let tagged = r.with_tag(&format!("{}.{suffix}", digest_tag(subject)));
+                if self.client.head_manifest(&tagged).map_err(err)?.is_some() {
+                    out.push((tagged.to_string(), tagged, None));
+                }
+            }
+        }
+        let Some(types) = &self.discovery.referrers else {
+            return Ok(out);
+        };
+        for d in self.referrers(r, subject, types)? {
+            let Ok(digest) = Digest::parse(&d.digest) else {
+                continue;
+            };
+            if digest == *subject {
+                return Err(ExportError::Input(format!(
+                    "{}: {subject} lists itself as its own referrer",
+                    r.name()
+                )));
+            }
+            let at = r.with_digest(&digest);
+            out.push((at.to_string(), at, d.artifact_type.clone()));
+        }
+        Ok(out)
+    }
+
+    /// Referrer descriptors from the API, else from the fallback tag; filtered by type.
+    fn referrers(
+        &self,
+        r: &Reference,
+        subject: &Digest,
+        types: &[String],
+    ) -> Result<Vec<Descriptor>, ExportError> {
+        let err = |e| ExportError::registry(&r.name(), e);
+        let wanted = |d: &Descriptor| {
+            types.is_empty() || d.artifact_type.as_ref().is_some_and(|t| types.contains(t))
+        };
+        let queries: Vec<Option<&str>> = if types.is_empty() {
+            vec![None]
+        } else {
+            types.iter().map(|t| Some(t.as_str())).collect()
+        };
+        let mut found: Vec<Descriptor> = Vec::new();
+        for q in queries {
+            let Some(page) = self.client.referrers(r, subject, q).map_err(err)? else {
+                return self.fallback(r, subject, &wanted);
+            };
+            for d in page.descriptors {
+                if (page.filtered || wanted(&d)) && !found.iter().any(|x| x.digest == d.digest) {
+                    found.push(d);
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn fallback(
+        &self,
+        r: &Reference,
+        subject: &Digest,
+        wanted: &dyn Fn(&Descriptor) -> bool,
+    ) -> Result<Vec<Descriptor>, ExportError> {
+        let err = |e| ExportError::registry(&r.name(), e);
+        let tag = r.with_tag(&digest_tag(subject));
+        if self.client.head_manifest(&tag).map_err(err)?.is_none() {
+            return Ok(Vec::new());
+        }
+        let m = self.client.get_manifest(&tag).map_err(err)?;
+        match m.parse().map_err(|e| ExportError::Manifest {
+            image: tag.to_string(),
+            cause: e,
+        })? {
+            Parsed::Index { manifests } => Ok(manifests
+                .into_iter()
+                .map(|c| c.descriptor)
+                .filter(|d| wanted(d))
+                .collect()),
+            Parsed::Manifest { .. } => Ok(Vec::new()),
+        }
+    }
+}
