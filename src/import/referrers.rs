@@ -100,7 +100,8 @@ mod tests {
         );
         let b = referrer(2);
         let second: Value =
-            serde_json::from_slice(&merge(Some(&first), &[b.clone()]).unwrap()).unwrap();
+            serde_json::from_slice(&merge(Some(&first), std::slice::from_ref(&b)).unwrap())
+                .unwrap();
         let digests: Vec<&str> = second["manifests"]
             .as_array()
             .unwrap()

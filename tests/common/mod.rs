@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cosign;
 pub mod fixtures;
 pub mod http;
+pub mod http_proxy;
 pub mod images;
 pub mod pki;
 pub mod proxy;
