@@ -58,7 +58,8 @@ impl Download<'_> {
         let stream = self
             .client
             .open_blob(&src.from, &src.digest, &src.urls, self.pos)
-            .map_err(|e| fail(e.is_transient(), ExportError::registry(&src.image, e)))?;
+            // open_blob already retried the request itself: only a cut body is retried here.
+            .map_err(|e| fail(false, ExportError::registry(&src.image, e)))?;
         let mut reader = stream.reader;
         // The server may ignore Range (200, whole body): skip what we already have.
         let mut skip = if stream.partial { 0 } else { self.pos };

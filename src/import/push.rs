@@ -83,9 +83,10 @@ pub fn place_blob<'r>(
             continue;
         }
         if let Some(from) = have.filter(|f| f.registry == repo.registry) {
+            // A failed mount is not fatal: the blob is uploaded instead.
             if client
                 .mount_blob(&t, &w.digest, &from.repository)
-                .map_err(|e| wrap(w, repo, e))?
+                .unwrap_or(false)
             {
                 outcomes.push(BlobOutcome::Mounted);
                 continue;

@@ -77,7 +77,9 @@ impl RegistryError {
             RegistryError::Unreachable { .. }
             | RegistryError::Io { .. }
             | RegistryError::TokenExpired { .. } => true,
-            RegistryError::Status { status, .. } => *status >= 500 || *status == 408,
+            RegistryError::Status { status, .. } => {
+                *status >= 500 || *status == 408 || *status == 429
+            }
             _ => false,
         }
     }

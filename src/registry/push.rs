@@ -108,7 +108,9 @@ impl Client {
 
     fn start_upload(&self, t: &Target, query: &str) -> Result<Result<Session, ()>, RegistryError> {
         let path = format!("/v2/{}/blobs/uploads/{query}", t.repository);
-        let mut resp = self.send_retrying(t, "POST", &path, &[], &[])?;
+        // Not retried here: the caller restarts the whole upload (POST and PUT) on a transient
+        // failure, so retries do not multiply.
+        let mut resp = self.send(t, "POST", &path, &[], &mut Payload::Empty)?;
         match resp.status().as_u16() {
             201 => Ok(Err(())),
             202 => {
