@@ -12,7 +12,10 @@ use common::http_proxy::{Fault, HttpProxy, Rule};
 use common::*;
 
 fn files(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
     v.sort();
     v
 }
@@ -20,16 +23,28 @@ fn files(dir: &Path) -> Vec<String> {
 #[test]
 fn kill_9_of_export_at_random_points_never_leaves_a_bundle() {
     let reg = Registry::start();
-    let layers: Vec<Layer> = (0..4).map(|i| layer_with(OCI_LAYER_GZIP, 300 + i, 2 << 20)).collect();
+    let layers: Vec<Layer> = (0..4)
+        .map(|i| layer_with(OCI_LAYER_GZIP, 300 + i, 2 << 20))
+        .collect();
     let img = Image::from_layers(Kind::Oci, "linux/amd64", layers);
     img.push(&reg.client(), "crash/app", Some("v1"));
     // Slow blob downloads down so a kill lands in the middle of the work.
     let proxy = HttpProxy::start(&reg.host);
-    proxy.rule(Rule::new(Some("GET"), "/blobs/", Fault::Delay(Duration::from_millis(150)), 10_000));
+    proxy.rule(Rule::new(
+        Some("GET"),
+        "/blobs/",
+        Fault::Delay(Duration::from_millis(150)),
+        10_000,
+    ));
     let image = format!("{}/crash/app:v1", proxy.addr);
     let dir = tempfile::tempdir().unwrap();
     let reference = dir.path().join("reference.tar");
-    assert_success(&ferry(&["export", &image, "-o", reference.to_str().unwrap()]));
+    assert_success(&ferry(&[
+        "export",
+        &image,
+        "-o",
+        reference.to_str().unwrap(),
+    ]));
     let want = std::fs::read(&reference).unwrap();
     std::fs::remove_file(&reference).unwrap();
 
@@ -37,9 +52,23 @@ fn kill_9_of_export_at_random_points_never_leaves_a_bundle() {
     let mut interrupted = 0;
     for seed in 1u64..=5 {
         // A deterministic "random" point between 20 and 260 ms.
-        let delay = 20 + (seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) >> 33) % 240;
-        let mut c = ferry_cmd(&["export", &image, "-o", out.to_str().unwrap(), "-q", "-j", "1"]);
-        c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        let delay = 20
+            + (seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407)
+                >> 33)
+                % 240;
+        let mut c = ferry_cmd(&[
+            "export",
+            &image,
+            "-o",
+            out.to_str().unwrap(),
+            "-q",
+            "-j",
+            "1",
+        ]);
+        c.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
         let mut child = c.spawn().unwrap();
         std::thread::sleep(Duration::from_millis(delay));
         child.kill().unwrap(); // SIGKILL
@@ -51,26 +80,45 @@ fn kill_9_of_export_at_random_points_never_leaves_a_bundle() {
             continue;
         }
         interrupted += 1;
-        assert!(!out.exists(), "seed {seed}: a killed export left a file under the final name");
+        assert!(
+            !out.exists(),
+            "seed {seed}: a killed export left a file under the final name"
+        );
         let o = ferry(&["export", &image, "-o", out.to_str().unwrap()]);
         assert_success(&o);
-        assert_eq!(std::fs::read(&out).unwrap(), want, "seed {seed}: the rerun differs");
-        assert_eq!(files(dir.path()), vec!["bundle.tar".to_string()], "seed {seed}: a stale temporary file survived the rerun");
+        assert_eq!(
+            std::fs::read(&out).unwrap(),
+            want,
+            "seed {seed}: the rerun differs"
+        );
+        assert_eq!(
+            files(dir.path()),
+            vec!["bundle.tar".to_string()],
+            "seed {seed}: a stale temporary file survived the rerun"
+        );
         std::fs::remove_file(&out).unwrap();
     }
-    assert!(interrupted >= 4, "only {interrupted} of 5 kills landed mid-export");
+    assert!(
+        interrupted >= 4,
+        "only {interrupted} of 5 kills landed mid-export"
+    );
 }
 
 fn export_cmd(image: &str, out: &Path) -> std::process::Command {
     let mut c = ferry_cmd(&["export", image, "-o", out.to_str().unwrap()]);
-    c.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    c.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
     c
 }
 
 #[test]
 fn file_size_limit_is_a_clear_error_without_a_partial_file() {
     let reg = Registry::start();
-    let img = Image::from_layers(Kind::Oci, "linux/amd64", vec![layer_with(OCI_LAYER_GZIP, 5, 2 << 20)]);
+    let img = Image::from_layers(
+        Kind::Oci,
+        "linux/amd64",
+        vec![layer_with(OCI_LAYER_GZIP, 5, 2 << 20)],
+    );
     img.push(&reg.client(), "fsize/app", Some("v1"));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("b.tar");
@@ -79,7 +127,10 @@ fn file_size_limit_is_a_clear_error_without_a_partial_file() {
     unsafe {
         c.pre_exec(|| {
             libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-            let lim = libc::rlimit { rlim_cur: 1 << 20, rlim_max: 1 << 20 };
+            let lim = libc::rlimit {
+                rlim_cur: 1 << 20,
+                rlim_max: 1 << 20,
+            };
             if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
@@ -88,7 +139,11 @@ fn file_size_limit_is_a_clear_error_without_a_partial_file() {
     }
     let o = c.output().unwrap();
     assert_failure(&o, &["file size limit"]);
-    assert!(files(dir.path()).is_empty(), "left behind: {:?}", files(dir.path()));
+    assert!(
+        files(dir.path()).is_empty(),
+        "left behind: {:?}",
+        files(dir.path())
+    );
 }
 
 /// A 1 MiB tmpfs mounted for one test (the tests run as root, as CI does).
@@ -97,26 +152,45 @@ struct Tmpfs(tempfile::TempDir);
 impl Tmpfs {
     fn mount() -> Tmpfs {
         let d = tempfile::tempdir().unwrap();
-        let st = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"]).arg(d.path()).status().unwrap();
-        assert!(st.success(), "cannot mount a tmpfs (the tests need root, as in CI)");
+        let st = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(d.path())
+            .status()
+            .unwrap();
+        assert!(
+            st.success(),
+            "cannot mount a tmpfs (the tests need root, as in CI)"
+        );
         Tmpfs(d)
     }
 }
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(self.0.path()).status();
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
     }
 }
 
 #[test]
 fn full_disk_is_a_clear_error_without_a_partial_file() {
     let reg = Registry::start();
-    let img = Image::from_layers(Kind::Oci, "linux/amd64", vec![layer_with(OCI_LAYER_GZIP, 6, 3 << 20)]);
+    let img = Image::from_layers(
+        Kind::Oci,
+        "linux/amd64",
+        vec![layer_with(OCI_LAYER_GZIP, 6, 3 << 20)],
+    );
     img.push(&reg.client(), "full/app", Some("v1"));
     let fs = Tmpfs::mount();
     let out = fs.0.path().join("b.tar");
-    let o = export_cmd(&format!("{}/full/app:v1", reg.host), &out).output().unwrap();
+    let o = export_cmd(&format!("{}/full/app:v1", reg.host), &out)
+        .output()
+        .unwrap();
     assert_failure(&o, &["disk is full"]);
-    assert!(files(fs.0.path()).is_empty(), "left behind: {:?}", files(fs.0.path()));
+    assert!(
+        files(fs.0.path()).is_empty(),
+        "left behind: {:?}",
+        files(fs.0.path())
+    );
 }
