@@ -194,3 +194,78 @@ fn full_disk_is_a_clear_error_without_a_partial_file() {
         files(fs.0.path())
     );
 }
+
+#[test]
+fn killed_export_resumes_fetching_only_what_is_missing() {
+    let reg = Registry::start();
+    let layers: Vec<Layer> = (0..12)
+        .map(|i| layer_with(OCI_LAYER_GZIP, 500 + i, 1 << 20))
+        .collect();
+    let img = Image::from_layers(Kind::Oci, "linux/amd64", layers);
+    img.push(&reg.client(), "resume/app", Some("v1"));
+    let proxy = HttpProxy::start(&reg.host);
+    proxy.rule(Rule::new(
+        Some("GET"),
+        "/blobs/",
+        Fault::Delay(Duration::from_millis(100)),
+        10_000,
+    ));
+    let image = format!("{}/resume/app:v1", proxy.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let reference = dir.path().join("ref.tar");
+    assert_success(&ferry(&[
+        "export",
+        &image,
+        "-o",
+        reference.to_str().unwrap(),
+        "-j",
+        "1",
+    ]));
+    let want = std::fs::read(&reference).unwrap();
+    let blob_gets = |p: &HttpProxy| {
+        p.seen()
+            .iter()
+            .filter(|(m, t, s)| m == "GET" && t.contains("/blobs/") && *s == 200)
+            .count()
+    };
+    let total = blob_gets(&proxy);
+    assert_eq!(total, 13, "12 layers and a config");
+
+    let out = dir.path().join("bundle.tar");
+    let mut c = ferry_cmd(&[
+        "export",
+        &image,
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "-j",
+        "1",
+    ]);
+    c.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = c.spawn().unwrap();
+    // Kill after about half the blobs were fetched.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while blob_gets(&proxy) < total + 6 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    assert!(!child.wait().unwrap().success());
+    assert!(!out.exists());
+    let first_run = blob_gets(&proxy) - total;
+    let o = ferry(&["export", &image, "-o", out.to_str().unwrap(), "-j", "1"]);
+    assert_success(&o);
+    let second_run = blob_gets(&proxy) - total - first_run;
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        want,
+        "the resumed bundle differs"
+    );
+    assert!(stderr(&o).contains("resuming"), "{}", stderr(&o));
+    // At most the one blob in flight at the kill is fetched twice.
+    assert!(
+        first_run + second_run <= total + 1,
+        "fetched {first_run} then {second_run} of {total}"
+    );
+    assert!(second_run < total, "the rerun fetched everything again");
+}

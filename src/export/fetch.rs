@@ -189,7 +189,11 @@ pub fn fetch_all(
                     out.write_at(offset + at, bytes)
                         .map_err(ExportError::Layout)
                 };
-                if let Err(e) = download(client, src, progress, &stop, &mut sink) {
+                let done = download(client, src, progress, &stop, &mut sink).and_then(|()| {
+                    out.record(&src.digest.to_string())
+                        .map_err(ExportError::Layout)
+                });
+                if let Err(e) = done {
                     stop.store(true, Ordering::Relaxed);
                     let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
                     if slot.is_none() || matches!(*slot, Some(ExportError::Cancelled)) {

@@ -124,6 +124,29 @@ enum Source<'a> {
     Remote(&'a BlobSource),
 }
 
+/// Identifies a tar plan: a crashed run's temporary file is reused only for the same plan.
+fn fingerprint(entries: &[(String, u64)]) -> String {
+    let mut text = String::new();
+    for (name, size) in entries {
+        text.push_str(&format!("{name} {size}\n"));
+    }
+    format!("ferry-plan-v1 {}", Digest::sha256_of(text.as_bytes()))
+}
+
+/// A member an interrupted run wrote: kept only when its bytes still hash to its digest.
+fn resumed_ok(out: &TempOutput, offset: u64, src: &BlobSource) -> Result<bool, ExportError> {
+    if !out.resumed.contains(&src.digest.to_string()) {
+        return Ok(false);
+    }
+    let mut h = crate::digest::Hasher::new(src.digest.algorithm());
+    out.read_back(offset, src.size, &mut |b| h.update(b))?;
+    let ok = h.finish() == src.digest;
+    if ok {
+        out.record(&src.digest.to_string())?;
+    }
+    Ok(ok)
+}
+
 /// Runs an export.
 pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, ExportError> {
     let start = Instant::now();
@@ -192,14 +215,24 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
     let progress = Progress::new("export", remote_bytes, opts.progress);
     let output_name = match &opts.output {
         Output::File(p) => {
-            let out = TempOutput::create(p, tar.total)?;
+            let out = TempOutput::create(p, tar.total, &fingerprint(&entries))?;
             let mut remote = Vec::new();
             for (m, c) in tar.members.iter().zip(&contents) {
                 out.write_at(m.header_offset, &m.header)?;
                 match c {
                     Source::Inline(b) => out.write_at(m.data_offset, b)?,
+                    Source::Remote(src) if resumed_ok(&out, m.data_offset, src)? => {
+                        progress.add(src.size);
+                    }
                     Source::Remote(src) => remote.push((m.data_offset, *src)),
                 }
+            }
+            if !out.resumed.is_empty() {
+                progress.note(&format!(
+                    "resuming: {} of {} blobs were already written by an interrupted run",
+                    plan.blobs.len() - remote.len(),
+                    plan.blobs.len()
+                ));
             }
             fetch::fetch_all(client, &remote, &out, opts.jobs, &progress)?;
             out.commit()?;

@@ -3,19 +3,27 @@
 //! Dropping an unfinished output removes the temporary file, so no half-written bundle ever
 //! appears under the final name.
 
+use std::collections::BTreeSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use super::LayoutError;
 
-/// A bundle being written to `.NAME.ferry-PID.tmp` next to its final path.
+/// A bundle being written to `.NAME.ferry-PID.tmp` next to its final path, with a journal
+/// (`.NAME.ferry-PID.journal`) of the members written and verified, so a re-run of the same
+/// plan after a crash keeps them (DESIGN §3.5).
 pub struct TempOutput {
     file: File,
     temp: PathBuf,
+    journal_path: PathBuf,
+    journal: Mutex<File>,
     final_path: PathBuf,
     done: bool,
+    /// Members a crashed run of the same plan had written (to re-check, not trust).
+    pub resumed: BTreeSet<String>,
 }
 
 fn io_err(path: &Path, action: &str, e: io::Error) -> LayoutError {
@@ -42,12 +50,31 @@ fn alive(pid: i32) -> bool {
             || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
 }
 
-/// Removes temporary files of this output left by processes that are gone.
-fn remove_stale(dir: &Path, name: &str) {
+/// The journal's members when its first line is `fingerprint`; a torn last line is ignored.
+fn read_journal(path: &Path, fingerprint: &str) -> Option<BTreeSet<String>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.split_inclusive('\n');
+    if lines.next()?.trim_end() != fingerprint {
+        return None;
+    }
+    Some(
+        lines
+            .filter(|l| l.ends_with('\n'))
+            .map(|l| l.trim_end().to_string())
+            .collect(),
+    )
+}
+
+/// Looks at leftovers of this output from processes that are gone: adopts the temporary file
+/// of a crashed run of the same plan (returning its path and journal), removes the rest.
+fn adopt_or_remove(
+    dir: &Path,
+    name: &str,
+    fingerprint: &str,
+) -> Option<(PathBuf, BTreeSet<String>)> {
     let prefix = format!(".{name}.ferry-");
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
+    let rd = std::fs::read_dir(dir).ok()?;
+    let mut adopted = None;
     for e in rd.flatten() {
         let fname = e.file_name().to_string_lossy().to_string();
         let Some(rest) = fname.strip_prefix(&prefix) else {
@@ -59,15 +86,44 @@ fn remove_stale(dir: &Path, name: &str) {
         else {
             continue;
         };
-        if !alive(pid) {
-            let _ = std::fs::remove_file(e.path());
+        if alive(pid) {
+            continue;
+        }
+        let journal = dir.join(format!("{prefix}{pid}.journal"));
+        match read_journal(&journal, fingerprint) {
+            Some(members) if adopted.is_none() => adopted = Some((e.path(), members)),
+            _ => {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+        let _ = std::fs::remove_file(&journal);
+    }
+    // Journals whose temporary file is gone are garbage too.
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let fname = e.file_name().to_string_lossy().to_string();
+            if let Some(pid) = fname
+                .strip_prefix(&prefix)
+                .and_then(|r| r.strip_suffix(".journal"))
+                .and_then(|p| p.parse::<i32>().ok())
+            {
+                if !alive(pid) {
+                    let _ = std::fs::remove_file(e.path());
+                }
+            }
         }
     }
+    adopted
 }
 
 impl TempOutput {
-    /// Creates the temporary file, sized to `len`, beside `final_path`.
-    pub fn create(final_path: &Path, len: u64) -> Result<TempOutput, LayoutError> {
+    /// Creates the temporary file, sized to `len`, beside `final_path`, or adopts the one a
+    /// crashed run of the same plan (`fingerprint`) left.
+    pub fn create(
+        final_path: &Path,
+        len: u64,
+        fingerprint: &str,
+    ) -> Result<TempOutput, LayoutError> {
         let name = final_path
             .file_name()
             .ok_or_else(|| {
@@ -85,20 +141,40 @@ impl TempOutput {
                 final_path.display()
             )));
         }
-        remove_stale(&dir, &name);
-        let temp = dir.join(format!(".{name}.ferry-{}.tmp", std::process::id()));
+        let pid = std::process::id();
+        let temp = dir.join(format!(".{name}.ferry-{pid}.tmp"));
+        let journal_path = dir.join(format!(".{name}.ferry-{pid}.journal"));
+        let mut resumed = BTreeSet::new();
+        if let Some((old, members)) = adopt_or_remove(&dir, &name, fingerprint) {
+            if std::fs::rename(&old, &temp).is_ok() {
+                resumed = members;
+            }
+        }
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
-            .truncate(true)
+            .truncate(resumed.is_empty())
             .open(&temp)
             .map_err(|e| io_err(&temp, "create", e))?;
+        let mut journal =
+            File::create(&journal_path).map_err(|e| io_err(&journal_path, "create", e))?;
+        let mut head = format!("{fingerprint}\n");
+        for m in &resumed {
+            head.push_str(m);
+            head.push('\n');
+        }
+        journal
+            .write_all(head.as_bytes())
+            .map_err(|e| io_err(&journal_path, "write", e))?;
         let out = TempOutput {
             file,
             temp,
+            journal_path,
+            journal: Mutex::new(journal),
             final_path: final_path.to_path_buf(),
             done: false,
+            resumed,
         };
         out.file
             .set_len(len)
@@ -111,6 +187,33 @@ impl TempOutput {
         self.file
             .write_all_at(bytes, offset)
             .map_err(|e| io_err(&self.temp, "write", e))
+    }
+
+    /// Reads back `len` bytes at `offset` through `f` (to re-check a resumed member).
+    pub fn read_back(
+        &self,
+        offset: u64,
+        len: u64,
+        f: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), LayoutError> {
+        let mut buf = vec![0u8; (1 << 20).min(len.max(1) as usize)];
+        let mut done = 0;
+        while done < len {
+            let n = buf.len().min((len - done) as usize);
+            self.file
+                .read_exact_at(&mut buf[..n], offset + done)
+                .map_err(|e| io_err(&self.temp, "read back", e))?;
+            f(&buf[..n]);
+            done += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Notes a member as written and verified (not synced: a resumed run re-checks it).
+    pub fn record(&self, member: &str) -> Result<(), LayoutError> {
+        let mut j = self.journal.lock().unwrap_or_else(|p| p.into_inner());
+        j.write_all(format!("{member}\n").as_bytes())
+            .map_err(|e| io_err(&self.journal_path, "write", e))
     }
 
     /// Path of the temporary file (for messages and tests).
@@ -126,6 +229,7 @@ impl TempOutput {
         std::fs::rename(&self.temp, &self.final_path)
             .map_err(|e| io_err(&self.final_path, "rename onto", e))?;
         self.done = true;
+        let _ = std::fs::remove_file(&self.journal_path);
         if let Some(dir) = self
             .final_path
             .parent()
@@ -144,6 +248,7 @@ impl Drop for TempOutput {
     fn drop(&mut self) {
         if !self.done {
             let _ = std::fs::remove_file(&self.temp);
+            let _ = std::fs::remove_file(&self.journal_path);
         }
     }
 }
