@@ -20,6 +20,10 @@ pub enum Command {
     Import(ImportArgs),
     /// Print the relocated names of images (no network).
     Map(MapArgs),
+    /// Check a bundle offline: digests, sizes, reachability; --deep diff_ids; --key signatures.
+    Verify(VerifyArgs),
+    /// Show what a bundle holds: images, platforms, sizes, signatures and other artifacts.
+    Inspect(InspectArgs),
 }
 
 /// Registry connection settings shared by commands that talk to registries.
@@ -73,6 +77,9 @@ pub struct ExportArgs {
     /// Fail when an image lacks any of the requested platforms.
     #[arg(long = "strict-platforms")]
     pub strict_platforms: bool,
+    /// Export the images that resolve even when others fail (exit code 1 all the same).
+    #[arg(long = "keep-going")]
+    pub keep_going: bool,
     /// Parallel blob downloads.
     #[arg(long, short = 'j', default_value_t = 6, value_name = "N")]
     pub jobs: usize,
@@ -157,15 +164,57 @@ pub struct ImportArgs {
 #[derive(Debug, Args)]
 pub struct MapArgs {
     /// Target prefix: registry host and optional path (`reg.local/team`).
-    #[arg(long, value_name = "PREFIX")]
-    pub to: String,
+    #[arg(long, value_name = "PREFIX", required_unless_present = "from_mapping")]
+    pub to: Option<String>,
     /// Images to map.
-    #[arg(value_name = "IMAGE", required = true)]
+    #[arg(value_name = "IMAGE", required_unless_present = "from_mapping")]
     pub images: Vec<String>,
     /// Name mapping: `hashed` (default), `path`, or a JSON/YAML file.
     #[arg(long, default_value = "hashed", value_name = "hashed|path|FILE")]
     pub mapping: String,
     /// Print the mapping as a JSON object instead of one name per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Emit a configuration instead of names: `policy-json` (containers policy.json and a
+    /// registries.d fragment checking cosign signatures after relocation).
+    #[arg(long, value_name = "KIND")]
+    pub emit: Option<String>,
+    /// Read the relocations from a mapping file written by `ferry import`
+    /// (relocation-mapping.json) instead of --to and IMAGE.
+    #[arg(long = "from-mapping", value_name = "FILE", requires = "emit", conflicts_with_all = ["to", "images"])]
+    pub from_mapping: Option<PathBuf>,
+    /// Cosign public key (PEM) the policy requires signatures from.
+    #[arg(long, value_name = "FILE", requires = "emit")]
+    pub key: Option<PathBuf>,
+    /// Write DIR/policy.json and DIR/registries.d/ferry.yaml instead of printing.
+    #[arg(short = 'o', long = "output", value_name = "DIR", requires = "emit")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Bundle to check: a .tar, a .tar.gz or an OCI layout directory.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+    /// Also uncompress every layer and compare it with the config's rootfs.diff_ids.
+    #[arg(long)]
+    pub deep: bool,
+    /// Check cosign signatures with this public key (PEM, as cosign generate-key-pair writes).
+    #[arg(long, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+    /// Hashing threads (default: one per core).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Bundle to describe: a .tar, a .tar.gz or an OCI layout directory.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+    /// Print the same data as JSON.
     #[arg(long)]
     pub json: bool,
 }

@@ -20,18 +20,49 @@ pub fn read_list(path: &Path) -> Result<Vec<String>, ListError> {
     parse_list(&text).map_err(err)
 }
 
-/// Parses list text: a JSON array of strings, or lines with `#` comments.
+/// Parses list text: a JSON array of strings (or `{"images": [...]}`), a YAML list (`- ref`
+/// lines, optionally under `images:`), or plain lines; `#` starts a comment.
 pub fn parse_list(text: &str) -> Result<Vec<String>, String> {
-    if text.trim_start().starts_with('[') {
-        return serde_json::from_str::<Vec<String>>(text)
-            .map_err(|e| format!("not a JSON array of strings: {e}"));
+    let t = text.trim_start();
+    if t.starts_with('[') || t.starts_with('{') {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Json {
+            List(Vec<String>),
+            Object { images: Vec<String> },
+        }
+        return match serde_json::from_str::<Json>(text) {
+            Ok(Json::List(v)) | Ok(Json::Object { images: v }) => Ok(v),
+            Err(e) => Err(format!(
+                "not a JSON array of strings or {{\"images\": [...]}}: {e}"
+            )),
+        };
     }
-    Ok(text
-        .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect())
+    let mut out = Vec::new();
+    for (n, raw) in text.lines().enumerate() {
+        // A `#` starts a comment only at the start or after whitespace (never inside a digest).
+        let line = match raw.find(" #") {
+            Some(i) => &raw[..i],
+            None if raw.trim_start().starts_with('#') => "",
+            None => raw,
+        };
+        let line = line.trim();
+        if line.is_empty() || line == "---" || line == "images:" {
+            continue;
+        }
+        let item = match line.strip_prefix("- ") {
+            Some(rest) => rest.trim().trim_matches(['"', '\'']),
+            None if line.ends_with(':') => {
+                return Err(format!(
+                    "line {}: only a list of images (optionally under `images:`) is read",
+                    n + 1
+                ))
+            }
+            None => line,
+        };
+        out.push(item.to_string());
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -43,6 +74,13 @@ mod tests {
         let v = parse_list("# images\nalpine:3.19\n\n  ghcr.io/a/b@sha256:00 # pinned\n").unwrap();
         assert_eq!(v, vec!["alpine:3.19", "ghcr.io/a/b@sha256:00"]);
         assert_eq!(parse_list(r#"["a","b"]"#).unwrap(), vec!["a", "b"]);
+        assert_eq!(parse_list(r#"{"images":["a"]}"#).unwrap(), vec!["a"]);
+        let yaml = "# list\nimages:\n  - alpine:3.19\n  - \"ghcr.io/a/b:1\"  # quoted\n";
+        assert_eq!(
+            parse_list(yaml).unwrap(),
+            vec!["alpine:3.19", "ghcr.io/a/b:1"]
+        );
+        assert!(parse_list("other:\n  - a\n").is_err());
         assert!(parse_list("[1]").is_err());
     }
 }

@@ -7,12 +7,15 @@ pub mod digest;
 pub mod export;
 pub mod images;
 pub mod import;
+pub mod inspect;
 pub mod layout;
 pub mod manifest;
 pub mod mapping;
 pub mod platform;
+pub mod policy;
 pub mod progress;
 pub mod reference;
 pub mod registry;
+pub mod verify;
 
 pub use export::{export, ExportError, ExportOptions, ExportSummary, Output};

@@ -9,6 +9,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 use cli::{Cli, Command, ExportArgs, ImportArgs, MapArgs, OutputArgs, RegistryArgs};
+use cli::{InspectArgs, VerifyArgs};
 use ferry::progress::Mode;
 use ferry::reference::Reference;
 use ferry::registry::{CliCredential, Client, ClientOptions, Credential, TransportOptions};
@@ -29,6 +30,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(a) => export(a),
         Command::Import(a) => import(a),
         Command::Map(a) => map(a),
+        Command::Verify(a) => verify(a),
+        Command::Inspect(a) => inspect(a),
     }
 }
 
@@ -139,6 +142,7 @@ fn export(a: ExportArgs) -> Result<ExitCode> {
         jobs: a.jobs.max(1),
         progress: progress_mode(&a.out),
         discovery: discovery(&a),
+        keep_going: a.keep_going,
     };
     let summary = ferry::export(&client, &opts)?;
     for w in &summary.warnings {
@@ -154,6 +158,16 @@ fn export(a: ExportArgs) -> Result<ExitCode> {
     }
     if !a.out.quiet {
         eprintln!("{}", summary.line());
+    }
+    if !summary.failed.is_empty() {
+        eprintln!(
+            "error: {} image(s) failed (--keep-going exported the rest):",
+            summary.failed.len()
+        );
+        for f in &summary.failed {
+            eprintln!("  {f}");
+        }
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -214,16 +228,23 @@ fn import(a: ImportArgs) -> Result<ExitCode> {
 
 fn map(a: MapArgs) -> Result<ExitCode> {
     use ferry::mapping::{Mapper, Scheme};
+    if a.from_mapping.is_some() {
+        return emit(&a, None, &[]);
+    }
+    let to = a.to.as_deref().context("--to PREFIX is required")?;
     let mapper = match mapping_choice(&a.mapping) {
-        ferry::import::MappingChoice::Hashed => Mapper::new(&a.to, Scheme::Hashed)?,
-        ferry::import::MappingChoice::Path => Mapper::new(&a.to, Scheme::Path)?,
-        ferry::import::MappingChoice::File(f) => Mapper::from_file(&a.to, &f)?,
+        ferry::import::MappingChoice::Hashed => Mapper::new(to, Scheme::Hashed)?,
+        ferry::import::MappingChoice::Path => Mapper::new(to, Scheme::Path)?,
+        ferry::import::MappingChoice::File(f) => Mapper::from_file(to, &f)?,
     };
     let refs = a
         .images
         .iter()
         .map(|i| Reference::parse(i))
         .collect::<Result<Vec<_>, _>>()?;
+    if a.emit.is_some() {
+        return emit(&a, Some(&mapper), &refs);
+    }
     mapper.check_all(refs.iter())?;
     let mut out = serde_json::Map::new();
     for (input, r) in a.images.iter().zip(&refs) {
@@ -236,6 +257,88 @@ fn map(a: MapArgs) -> Result<ExitCode> {
     }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ferry map --emit policy-json`: a signature policy for relocated repositories (DESIGN §6).
+fn emit(
+    a: &MapArgs,
+    mapper: Option<&ferry::mapping::Mapper>,
+    refs: &[Reference],
+) -> Result<ExitCode> {
+    use ferry::policy::{EmitKind, Relocations};
+    let kind: EmitKind = a.emit.as_deref().unwrap_or_default().parse()?;
+    match kind {
+        EmitKind::PolicyJson => {}
+    }
+    let key = a.key.as_deref().context(
+        "--emit policy-json needs --key cosign.pub: the public key signatures must verify with",
+    )?;
+    let key = ferry::policy::key_path(key)?;
+    let relocations = match (&a.from_mapping, mapper) {
+        (Some(f), _) => Relocations::from_mapping_file(f)?,
+        (None, Some(m)) => Relocations::from_mapper(m, refs)?,
+        (None, None) => bail!("give --from-mapping FILE, or --to PREFIX and images"),
+    };
+    let policy = ferry::policy::policy(&relocations, &key)?;
+    match &a.output {
+        Some(dir) => {
+            for p in policy.write_to(dir)? {
+                eprintln!("wrote {}", p.display());
+            }
+        }
+        None => {
+            print!("{}", policy.policy_json);
+            eprintln!(
+                "# registries.d fragment (e.g. /etc/containers/registries.d/{}):\n{}",
+                ferry::policy::REGISTRIES_D_FILE,
+                policy.registries_d
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ferry verify`: prints the report; exit 1 when anything is corrupt, missing or invalid.
+fn verify(a: VerifyArgs) -> Result<ExitCode> {
+    let opts = ferry::verify::VerifyOptions {
+        bundle: a.bundle.clone(),
+        deep: a.deep,
+        key: a.key.clone(),
+        jobs: a.jobs.unwrap_or(0),
+        progress: if a.out.json {
+            Mode::Quiet
+        } else {
+            progress_mode(&a.out)
+        },
+    };
+    let report = ferry::verify::verify(&opts)?;
+    for p in &report.problems {
+        eprintln!("error: {p}");
+    }
+    if a.out.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if !a.out.quiet || !report.ok {
+        print!("{}", report.text());
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `ferry inspect`: a tree per image, or the same data as JSON.
+fn inspect(a: InspectArgs) -> Result<ExitCode> {
+    let info = ferry::inspect::inspect(&a.bundle)?;
+    for p in &info.problems {
+        eprintln!("warning: {p}");
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&info)?);
+    } else {
+        print!("{}", info.text());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -43,6 +43,8 @@ pub struct ExportOptions {
     pub progress: Mode,
     /// Signatures, attestations, SBOMs and referrers to carry along.
     pub discovery: Discovery,
+    /// Export the images that resolve even when others fail (the run still fails).
+    pub keep_going: bool,
 }
 
 /// Errors of an export; each names the image and, where it applies, the blob and registry.
@@ -91,6 +93,8 @@ pub enum ExportError {
     Input(String),
     #[error("cancelled after another download failed")]
     Cancelled,
+    #[error("{} image(s) failed, nothing was written (use --keep-going to export the rest):\n  {}", .0.len(), .0.join("\n  "))]
+    Failed(Vec<String>),
 }
 
 impl ExportError {
@@ -110,6 +114,8 @@ pub struct ExportSummary {
     pub images: Vec<ImagePlan>,
     /// Signatures, attestations, SBOMs and referrers carried along.
     pub attached: Vec<String>,
+    /// Images that failed under `--keep-going` (the command then exits 1).
+    pub failed: Vec<String>,
     pub manifests: usize,
     pub blobs: usize,
     pub bytes: u64,
@@ -165,9 +171,21 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
     let note = Progress::new("export", 0, opts.progress);
     let mut planner = Planner::new(client, &opts.platforms);
     planner.discovery = opts.discovery.clone();
+    let mut failed = Vec::new();
     for r in &refs {
         note.note(&format!("resolving {r}"));
-        planner.add_image(r)?;
+        let mark = planner.plan.mark();
+        if let Err(e) = planner.add_image(r) {
+            if refs.len() == 1 {
+                return Err(e);
+            }
+            planner.plan.rollback(mark);
+            note.note(&format!("failed: {e}"));
+            failed.push(e.to_string());
+        }
+    }
+    if !failed.is_empty() && (!opts.keep_going || failed.len() == refs.len()) {
+        return Err(ExportError::Failed(failed));
     }
     let plan = planner.plan;
     let mut warnings = Vec::new();
@@ -279,6 +297,7 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
         bundle_bytes: tar.total,
         images: plan.images,
         attached: plan.attached,
+        failed,
         seconds: start.elapsed().as_secs_f64(),
         warnings,
     };

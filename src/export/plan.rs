@@ -46,6 +46,15 @@ pub struct ImagePlan {
     pub missing: Vec<String>,
 }
 
+/// Where a plan stood before an image was added, to take a failed image back out.
+pub struct Mark {
+    entries: usize,
+    images: usize,
+    attached: usize,
+    inline: BTreeSet<Digest>,
+    blobs: BTreeSet<Digest>,
+}
+
 /// Everything the bundle will hold.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -56,6 +65,28 @@ pub struct Plan {
     pub images: Vec<ImagePlan>,
     /// Names of attached artifacts (signatures, attestations, SBOMs, referrers).
     pub attached: Vec<String>,
+}
+
+impl Plan {
+    /// Remembers the current content.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            entries: self.entries.len(),
+            images: self.images.len(),
+            attached: self.attached.len(),
+            inline: self.inline.keys().cloned().collect(),
+            blobs: self.blobs.keys().cloned().collect(),
+        }
+    }
+
+    /// Removes what was added since `m`.
+    pub fn rollback(&mut self, m: Mark) {
+        self.entries.truncate(m.entries);
+        self.images.truncate(m.images);
+        self.attached.truncate(m.attached);
+        self.inline.retain(|d, _| m.inline.contains(d));
+        self.blobs.retain(|d, _| m.blobs.contains(d));
+    }
 }
 
 #[derive(Default)]

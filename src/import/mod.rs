@@ -136,6 +136,8 @@ struct Prepared {
     target: Reference,
     manifests: Vec<(Digest, String, Vec<u8>)>,
     root: Digest,
+    /// 0 for images, 1 for what is attached to them, and so on.
+    depth: usize,
 }
 
 /// Runs an import.
@@ -203,15 +205,7 @@ pub fn import(client: &Client, opts: &ImportOptions) -> Result<ImportSummary, Im
         )?
     };
     progress.finish();
-    let mut pending = referrers::Pending::new();
-    for p in &prepared {
-        if let Some((subject, m)) = push_manifests(client, p)? {
-            pending
-                .entry((p.target.clone(), subject))
-                .or_default()
-                .push(m);
-        }
-    }
+    let pending = push_all_manifests(client, &prepared, opts.jobs)?;
     referrers::update_fallback_tags(client, &pending)?;
     summary.mapping_file = Some(write_mapping(opts, &summary.mapping)?);
     summary.seconds = start.elapsed().as_secs_f64();
@@ -321,7 +315,68 @@ fn order_attached(prepared: &mut Vec<Prepared>) {
     };
     let mut keyed: Vec<(usize, Prepared)> = prepared.drain(..).map(|p| (depth(&p), p)).collect();
     keyed.sort_by_key(|(d, _)| *d);
-    prepared.extend(keyed.into_iter().map(|(_, p)| p));
+    prepared.extend(keyed.into_iter().map(|(d, mut p)| {
+        p.depth = d;
+        p
+    }));
+}
+
+/// Pushes the manifests of all images, `jobs` images at a time; attached artifacts wait for
+/// the wave before them (their subjects).
+fn push_all_manifests(
+    client: &Client,
+    prepared: &[Prepared],
+    jobs: usize,
+) -> Result<referrers::Pending, ImportError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let pending = Mutex::new(referrers::Pending::new());
+    let first_error: Mutex<Option<ImportError>> = Mutex::new(None);
+    let mut start = 0;
+    while start < prepared.len() {
+        let depth = prepared[start].depth;
+        let end = prepared[start..]
+            .iter()
+            .position(|p| p.depth != depth)
+            .map_or(prepared.len(), |i| start + i);
+        let wave = &prepared[start..end];
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..jobs.max(1).min(wave.len()) {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(p) = wave.get(i) else { break };
+                    if first_error
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .is_some()
+                    {
+                        break;
+                    }
+                    match push_manifests(client, p) {
+                        Ok(Some((subject, m))) => pending
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .entry((p.target.clone(), subject))
+                            .or_default()
+                            .push(m),
+                        Ok(None) => {}
+                        Err(e) => {
+                            first_error
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .get_or_insert(e);
+                        }
+                    }
+                });
+            }
+        });
+        if let Some(e) = first_error.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            return Err(e);
+        }
+        start = end;
+    }
+    Ok(pending.into_inner().unwrap_or_else(|e| e.into_inner()))
 }
 
 /// PUTs an image's manifests children first, then its tag. Returns (subject, manifest) when it

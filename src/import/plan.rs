@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::ImportError;
 use crate::digest::Digest;
 use crate::layout::reader::Bundle;
+use crate::layout::sparse::{deliberately_absent, kept_platforms};
 use crate::layout::{ANNOT_CONTAINERD_NAME, ANNOT_PLATFORMS, ANNOT_REF_NAME, ANNOT_SUBJECT};
 use crate::manifest::{Checked, Parsed, RawManifest, MAX_MANIFEST_SIZE};
 use crate::platform::Platform;
@@ -111,7 +112,30 @@ pub fn read_plan(bundle: &Bundle, name: Option<&str>) -> Result<Vec<ImageGraph>,
     if !unnamed.is_empty() {
         return Err(ImportError::NeedsName(unnamed.join(", ")));
     }
+    check_subjects(&graphs)?;
     Ok(graphs)
+}
+
+/// Refuses `io.ferry.subject` annotations that loop (DESIGN §6: cycles are errors).
+fn check_subjects(graphs: &[ImageGraph]) -> Result<(), ImportError> {
+    let links: BTreeMap<Digest, Digest> = graphs
+        .iter()
+        .filter_map(|g| Some((g.root.digest.clone(), g.subject.clone()?)))
+        .collect();
+    let Some(cycle) = crate::layout::graph::subject_cycle(&links) else {
+        return Ok(());
+    };
+    let path: Vec<String> = cycle
+        .iter()
+        .map(|d| match graphs.iter().find(|g| g.root.digest == *d) {
+            Some(g) => format!("{} ({d})", g.recorded),
+            None => d.to_string(),
+        })
+        .collect();
+    Err(ImportError::Bundle(format!(
+        "index.json: {ANNOT_SUBJECT} annotations form a cycle: {}; an artifact cannot be attached to itself, even through others",
+        path.join(" -> ")
+    )))
 }
 
 fn walk_entry(
@@ -121,19 +145,13 @@ fn walk_entry(
     reference: Reference,
 ) -> Result<ImageGraph, ImportError> {
     let a = &e.descriptor.annotations;
-    let sparse = match a.get(ANNOT_PLATFORMS) {
-        Some(list) => Some(
-            list.split(',')
-                .filter(|s| !s.is_empty())
-                .map(|p| {
-                    Platform::parse(p.trim()).map_err(|err| {
-                        ImportError::Bundle(format!("{recorded}: {ANNOT_PLATFORMS}: {err}"))
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        ),
-        None => None,
-    };
+    let sparse =
+        match a.get(ANNOT_PLATFORMS) {
+            Some(list) => Some(kept_platforms(list).map_err(|err| {
+                ImportError::Bundle(format!("{recorded}: {ANNOT_PLATFORMS}: {err}"))
+            })?),
+            None => None,
+        };
     let subject =
         match a.get(ANNOT_SUBJECT) {
             Some(s) => Some(Digest::parse(s).map_err(|err| {
@@ -206,8 +224,8 @@ fn walk(
         .map_err(|e| ImportError::Bundle(format!("{image}: {e}")))?
     {
         Parsed::Index { manifests } => {
-            for c in manifests {
-                match read_manifest(bundle, &image, &c)? {
+            for c in &manifests {
+                match read_manifest(bundle, &image, c)? {
                     Some(child) => {
                         if !g.manifests.iter().any(|x| x.digest == child.digest) {
                             walk(bundle, g, child, seen, depth + 1)?;
@@ -221,14 +239,10 @@ fn walk(
                                 "child".into()
                             }
                         });
-                        let deliberate = match &g.sparse {
-                            Some(kept) => {
-                                c.attests().is_some()
-                                    || c.platform()
-                                        .is_none_or(|p| !kept.iter().any(|k| p.matches(k)))
-                            }
-                            None => false,
-                        };
+                        let deliberate = g
+                            .sparse
+                            .as_ref()
+                            .is_some_and(|kept| deliberately_absent(kept, c, &manifests));
                         if !deliberate {
                             return Err(missing(&image, &format!("{what} manifest"), &c.digest));
                         }

@@ -49,6 +49,7 @@ pub(super) fn prepare(
         target,
         manifests,
         root,
+        depth: 0,
     })
 }
 

@@ -174,6 +174,11 @@ impl GzIndex {
         self.sizes.get(name).map(|(s, _)| *s)
     }
 
+    /// Every regular member with its size and the digest the first pass computed.
+    pub fn members(&self) -> impl Iterator<Item = (&str, u64, &Digest)> {
+        self.sizes.iter().map(|(n, (s, d))| (n.as_str(), *s, d))
+    }
+
     /// Second pass: calls `f(digest, size, reader)` for each blob member, in archive order,
     /// the first time it appears.
     pub fn stream(&self, f: &mut BlobVisitor) -> Result<(), LayoutError> {

@@ -2,8 +2,11 @@
 //! inside one tar. This module owns the names, annotations and `index.json`; `tar` plans the
 //! archive and `writer` puts it on disk.
 
+pub mod graph;
 pub mod gz;
+pub mod members;
 pub mod reader;
+pub mod sparse;
 pub mod tar;
 pub mod writer;
 

@@ -22,7 +22,7 @@ pub struct Location {
 }
 
 #[derive(Debug)]
-enum Source {
+pub(super) enum Source {
     Tar {
         file: Arc<File>,
         members: BTreeMap<String, Location>,
@@ -35,7 +35,7 @@ enum Source {
 #[derive(Debug)]
 pub struct Bundle {
     pub path: PathBuf,
-    source: Source,
+    pub(super) source: Source,
     index: Vec<u8>,
 }
 

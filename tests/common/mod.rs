@@ -9,11 +9,13 @@ pub mod fixtures;
 pub mod http;
 pub mod http_proxy;
 pub mod images;
+pub mod layout;
 pub mod pki;
 pub mod proxy;
 pub mod registry;
 pub mod registry_ops;
 pub mod s3;
+pub mod snapshot;
 pub mod token;
 pub mod upload;
 

@@ -1,0 +1,132 @@
+//! Listing what a bundle holds under `blobs/`, whatever its container (tar, `.tar.gz`,
+//! directory), so `verify` can hash every member and not only the ones `index.json` reaches.
+
+use std::path::Path;
+
+use super::reader::{Bundle, Source};
+use super::LayoutError;
+use crate::digest::Digest;
+
+/// One member under `blobs/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Normalised member name (`blobs/sha256/<hex>`).
+    pub name: String,
+    pub size: u64,
+    /// The digest of its bytes, when already computed while opening (`.tar.gz` first pass).
+    pub hashed: Option<Digest>,
+}
+
+fn io_err(path: &Path, e: std::io::Error) -> LayoutError {
+    LayoutError::Io {
+        path: path.to_path_buf(),
+        action: "list".into(),
+        detail: e.to_string(),
+    }
+}
+
+fn not_regular(name: &str) -> LayoutError {
+    LayoutError::Unsafe {
+        member: name.to_string(),
+        reason: "not a regular file or directory (symbolic links are not followed)".into(),
+    }
+}
+
+/// Lists `blobs/` of a layout directory: files two levels down (`blobs/<alg>/<hex>`), plus any
+/// stray file directly under `blobs/` (reported by name, it has no digest).
+fn list_dir(dir: &Path) -> Result<Vec<Member>, LayoutError> {
+    let blobs = dir.join("blobs");
+    let mut out = Vec::new();
+    let top = match std::fs::read_dir(&blobs) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(io_err(&blobs, e)),
+    };
+    for alg in top {
+        let alg = alg.map_err(|e| io_err(&blobs, e))?;
+        let alg_name = format!("blobs/{}", alg.file_name().to_string_lossy());
+        let meta = std::fs::symlink_metadata(alg.path()).map_err(|e| io_err(&alg.path(), e))?;
+        if meta.is_file() {
+            out.push(Member {
+                name: alg_name,
+                size: meta.len(),
+                hashed: None,
+            });
+            continue;
+        }
+        if !meta.is_dir() {
+            return Err(not_regular(&alg_name));
+        }
+        let files = std::fs::read_dir(alg.path()).map_err(|e| io_err(&alg.path(), e))?;
+        for f in files {
+            let f = f.map_err(|e| io_err(&alg.path(), e))?;
+            let name = format!("{alg_name}/{}", f.file_name().to_string_lossy());
+            let meta = std::fs::symlink_metadata(f.path()).map_err(|e| io_err(&f.path(), e))?;
+            if !meta.is_file() {
+                return Err(not_regular(&name));
+            }
+            out.push(Member {
+                name,
+                size: meta.len(),
+                hashed: None,
+            });
+        }
+    }
+    Ok(out)
+}
+
+impl Bundle {
+    /// Every regular member under `blobs/`, sorted by name.
+    pub fn blob_members(&self) -> Result<Vec<Member>, LayoutError> {
+        let mut out: Vec<Member> = match &self.source {
+            Source::Tar { members, .. } => members
+                .iter()
+                .filter(|(n, _)| n.starts_with("blobs/"))
+                .map(|(n, l)| Member {
+                    name: n.clone(),
+                    size: l.size,
+                    hashed: None,
+                })
+                .collect(),
+            Source::Gz(g) => g
+                .members()
+                .filter(|(n, _, _)| n.starts_with("blobs/"))
+                .map(|(n, size, d)| Member {
+                    name: n.to_string(),
+                    size,
+                    hashed: Some(d.clone()),
+                })
+                .collect(),
+            Source::Dir(dir) => list_dir(dir)?,
+        };
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_a_layout_directory() {
+        let t = tempfile::tempdir().unwrap();
+        let d = Digest::sha256_of(b"x");
+        std::fs::create_dir_all(t.path().join("blobs/sha256")).unwrap();
+        std::fs::write(t.path().join(d.layout_path()), b"x").unwrap();
+        std::fs::write(t.path().join("blobs/stray"), b"yy").unwrap();
+        std::fs::write(
+            t.path().join("index.json"),
+            br#"{"schemaVersion":2,"manifests":[]}"#,
+        )
+        .unwrap();
+        let b = Bundle::open(t.path()).unwrap();
+        let m = b.blob_members().unwrap();
+        assert_eq!(m.len(), 2);
+        assert_eq!(m[0].name, d.layout_path());
+        assert_eq!(m[1].name, "blobs/stray");
+        assert_eq!(m[1].size, 2);
+        std::os::unix::fs::symlink("/etc/passwd", t.path().join("blobs/sha256/ln")).unwrap();
+        assert!(matches!(b.blob_members(), Err(LayoutError::Unsafe { .. })));
+    }
+}

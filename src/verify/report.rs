@@ -1,0 +1,70 @@
+//! The human-readable form of a verify report. Problems are not in it: the binary prints them
+//! on stderr, one `error:` line each.
+
+use std::fmt::Write;
+
+use super::VerifyReport;
+use crate::progress::human;
+
+impl VerifyReport {
+    /// The report as text, one fact per line, ending with the verdict.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        let h = &self.hashing;
+        let _ = writeln!(s, "bundle: {}", self.bundle);
+        let how = if h.hashed_when_opened {
+            "hashed while reading the .tar.gz".to_string()
+        } else {
+            format!(
+                "hashed in {:.2} s, {:.0} MiB/s on {} thread(s)",
+                h.seconds, h.mib_per_s, h.threads
+            )
+        };
+        let _ = writeln!(
+            s,
+            "blobs: {} members, {} ({how})",
+            h.members,
+            human(h.bytes)
+        );
+        if let Some(d) = &self.deep {
+            let _ = writeln!(
+                s,
+                "deep: {} layer(s), {} compressed, uncompressed and compared with rootfs.diff_ids ({:.2} s)",
+                d.layers_checked,
+                human(d.bytes),
+                d.seconds
+            );
+            for n in &d.not_checked {
+                let _ = writeln!(
+                    s,
+                    "  not checked: {} layer {} ({}): {}",
+                    n.image, n.layer, n.media_type, n.reason
+                );
+            }
+        }
+        if let Some(k) = &self.key {
+            let _ = writeln!(s, "key: {k}");
+        }
+        for i in &self.images {
+            let verdict = if i.ok { "ok" } else { "PROBLEMS" };
+            let _ = writeln!(s, "image {}  {}  {verdict}", i.reference, i.digest);
+            for a in &i.absent {
+                let _ = writeln!(s, "  absent on purpose: {a}");
+            }
+            for m in &i.signatures {
+                let _ = writeln!(s, "  {} {}: {}", m.what, m.digest, m.signature);
+            }
+        }
+        let _ = writeln!(s, "attached artifacts: {}", self.attached);
+        if self.ok {
+            let _ = writeln!(s, "verify: OK");
+        } else {
+            let _ = writeln!(
+                s,
+                "verify: FAILED, {} problem(s) (listed on stderr)",
+                self.problems.len()
+            );
+        }
+        s
+    }
+}
