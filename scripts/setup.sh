@@ -14,6 +14,7 @@ declare -A pkg_of=(
     [htpasswd]=apache2-utils
     [openssl]=openssl
     [curl]=curl
+    [kubectl]=kubernetes-client
 )
 
 sudo_cmd=()
@@ -22,7 +23,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 missing=()
-for cmd in docker-registry skopeo htpasswd openssl curl; do
+for cmd in docker-registry skopeo htpasswd openssl curl kubectl; do
     if ! command -v "$cmd" >/dev/null 2>&1; then
         missing+=("${pkg_of[$cmd]}")
     fi

@@ -80,6 +80,10 @@ pub struct ExportArgs {
     /// Export the images that resolve even when others fail (exit code 1 all the same).
     #[arg(long = "keep-going")]
     pub keep_going: bool,
+    /// Split the bundle into parts of at most SIZE bytes (`4G`, `fat32` = 4 GiB - 1):
+    /// BUNDLE.000, BUNDLE.001, … and BUNDLE.parts.json.
+    #[arg(long = "split-size", value_name = "SIZE", value_parser = parse_split)]
+    pub split_size: Option<u64>,
     /// Parallel blob downloads.
     #[arg(long, short = 'j', default_value_t = 6, value_name = "N")]
     pub jobs: usize,
@@ -93,6 +97,18 @@ pub struct ExportArgs {
     pub registry: RegistryArgs,
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+/// `--split-size`: a size, or `fat32` for FAT32's largest file (4 GiB - 1).
+pub fn parse_split(s: &str) -> Result<u64, String> {
+    if s.eq_ignore_ascii_case("fat32") {
+        return Ok(ferry::layout::parts::FAT32_MAX);
+    }
+    let n = parse_size(s)?;
+    if n < 1024 {
+        return Err(format!("--split-size {s}: parts must be at least 1 KiB"));
+    }
+    Ok(n)
 }
 
 /// Parses a byte size: `1048576`, `512K`, `16M`, `4G` (binary units).
@@ -176,7 +192,8 @@ pub struct MapArgs {
     #[arg(long)]
     pub json: bool,
     /// Emit a configuration instead of names: `policy-json` (containers policy.json and a
-    /// registries.d fragment checking cosign signatures after relocation).
+    /// registries.d fragment checking cosign signatures after relocation), `kustomize`,
+    /// `helm-values` or `registries-conf` (use the relocated images; see README).
     #[arg(long, value_name = "KIND")]
     pub emit: Option<String>,
     /// Read the relocations from a mapping file written by `ferry import`
@@ -186,9 +203,14 @@ pub struct MapArgs {
     /// Cosign public key (PEM) the policy requires signatures from.
     #[arg(long, value_name = "FILE", requires = "emit")]
     pub key: Option<PathBuf>,
-    /// Write DIR/policy.json and DIR/registries.d/ferry.yaml instead of printing.
+    /// Write into DIR instead of printing: policy.json and registries.d/ferry.yaml,
+    /// kustomization.yaml, ferry-values.yaml or registries.conf.d/ferry.conf.
     #[arg(short = 'o', long = "output", value_name = "DIR", requires = "emit")]
     pub output: Option<PathBuf>,
+    /// --emit registries-conf: mark the target registries `insecure = true` (plain http or
+    /// unverified TLS).
+    #[arg(long = "insecure-target", requires = "emit")]
+    pub insecure_target: bool,
 }
 
 #[derive(Debug, Args)]

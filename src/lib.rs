@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod layout;
 pub mod manifest;
 pub mod mapping;
+pub mod mirror;
 pub mod platform;
 pub mod policy;
 pub mod progress;

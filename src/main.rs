@@ -130,6 +130,9 @@ fn export(a: ExportArgs) -> Result<ExitCode> {
     let single = (registries.len() == 1).then(|| registries[0].as_str());
     let client = client(&a.registry, single)?;
     let to_stdout = a.output.as_os_str() == "-";
+    if to_stdout && a.split_size.is_some() {
+        bail!("--split-size writes files; it cannot be combined with -o -");
+    }
     let opts = ferry::ExportOptions {
         images,
         output: if to_stdout {
@@ -143,6 +146,7 @@ fn export(a: ExportArgs) -> Result<ExitCode> {
         progress: progress_mode(&a.out),
         discovery: discovery(&a),
         keep_going: a.keep_going,
+        split_size: a.split_size,
     };
     let summary = ferry::export(&client, &opts)?;
     for w in &summary.warnings {
@@ -268,6 +272,12 @@ fn emit(
     refs: &[Reference],
 ) -> Result<ExitCode> {
     use ferry::policy::{EmitKind, Relocations};
+    if a.emit.as_deref() != Some("policy-json") {
+        return emit_mirror(a, mapper, refs);
+    }
+    if a.insecure_target {
+        bail!("--insecure-target applies to --emit registries-conf only");
+    }
     let kind: EmitKind = a.emit.as_deref().unwrap_or_default().parse()?;
     match kind {
         EmitKind::PolicyJson => {}
@@ -296,6 +306,39 @@ fn emit(
                 policy.registries_d
             );
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `ferry map --emit kustomize|helm-values|registries-conf`: use the relocated images.
+fn emit_mirror(
+    a: &MapArgs,
+    mapper: Option<&ferry::mapping::Mapper>,
+    refs: &[Reference],
+) -> Result<ExitCode> {
+    use ferry::mirror::{MirrorKind, Options, Pairs};
+    let kind: MirrorKind = a.emit.as_deref().unwrap_or_default().parse()?;
+    if a.key.is_some() {
+        bail!("--key applies to --emit policy-json only");
+    }
+    if a.insecure_target && kind != MirrorKind::RegistriesConf {
+        bail!("--insecure-target applies to --emit registries-conf only");
+    }
+    let pairs = match (&a.from_mapping, mapper) {
+        (Some(f), _) => Pairs::from_mapping_file(f)?,
+        (None, Some(m)) => Pairs::from_mapper(m, refs)?,
+        (None, None) => bail!("give --from-mapping FILE, or --to PREFIX and images"),
+    };
+    let opts = Options {
+        insecure_target: a.insecure_target,
+    };
+    let text = ferry::mirror::render(kind, &pairs, opts)?;
+    match &a.output {
+        Some(dir) => eprintln!(
+            "wrote {}",
+            ferry::mirror::write_to(kind, &text, dir)?.display()
+        ),
+        None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }

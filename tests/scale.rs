@@ -10,8 +10,13 @@ fn push_many(reg: &Registry, n: usize) -> Vec<(String, Image)> {
     (0..n)
         .map(|i| {
             let repo = format!("many/app{i:02}");
-            // Every image shares the base layer of seed 1 and has one of its own.
-            let img = push_oci_manifest(reg, &repo, "v1", 1 + (i as u64 % 3));
+            // Images share one of three base layers and have a 256 KiB layer of their own.
+            let layers = vec![
+                layer(1 + (i as u64 % 3)),
+                layer_with(OCI_LAYER_GZIP, 1000 + i as u64, 256 << 10),
+            ];
+            let img = Image::from_layers(Kind::Oci, "linux/amd64", layers);
+            img.push(&reg.client(), &repo, Some("v1"));
             (format!("{}/{repo}:v1", reg.host), img)
         })
         .collect()

@@ -12,8 +12,9 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::digest::Digest;
+use crate::layout::stream::StreamOutput;
 use crate::layout::tar::TarPlan;
-use crate::layout::writer::{StreamOutput, TempOutput};
+use crate::layout::writer::TempOutput;
 use crate::layout::{index_json, LayoutError, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
 use crate::manifest::ManifestError;
 use crate::platform::Platform;
@@ -45,6 +46,8 @@ pub struct ExportOptions {
     pub discovery: Discovery,
     /// Export the images that resolve even when others fail (the run still fails).
     pub keep_going: bool,
+    /// Write parts of at most this many bytes (`NAME.000`, … and `NAME.parts.json`).
+    pub split_size: Option<u64>,
 }
 
 /// Errors of an export; each names the image and, where it applies, the blob and registry.
@@ -233,7 +236,7 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
     let progress = Progress::new("export", remote_bytes, opts.progress);
     let output_name = match &opts.output {
         Output::File(p) => {
-            let out = TempOutput::create(p, tar.total, &fingerprint(&entries))?;
+            let out = TempOutput::create(p, tar.total, &fingerprint(&entries), opts.split_size)?;
             let mut remote = Vec::new();
             for (m, c) in tar.members.iter().zip(&contents) {
                 out.write_at(m.header_offset, &m.header)?;
@@ -253,8 +256,17 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
                 ));
             }
             fetch::fetch_all(client, &remote, &out, opts.jobs, &progress)?;
+            let parts = out.part_count();
             out.commit()?;
-            p.display().to_string()
+            if opts.split_size.is_some() {
+                format!(
+                    "{} ({parts} parts and {}.parts.json)",
+                    p.display(),
+                    p.display()
+                )
+            } else {
+                p.display().to_string()
+            }
         }
         Output::Stdout => {
             let stdout = std::io::stdout();

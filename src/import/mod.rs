@@ -189,7 +189,10 @@ pub fn import(client: &Client, opts: &ImportOptions) -> Result<ImportSummary, Im
         return Ok(summary);
     }
     summary.moved_tags = check_tags(client, &prepared, opts.no_overwrite)?;
-    let work = blob_work(&prepared);
+    let mut work = blob_work(&prepared);
+    for w in &mut work {
+        w.location = bundle.part_note(&w.digest.layout_path());
+    }
     let total: u64 = work.iter().map(|w| w.size).sum();
     let progress = Progress::new("import", total, opts.progress);
     summary.blobs = if bundle.is_streaming() {
@@ -248,6 +251,7 @@ fn blob_work(prepared: &[Prepared]) -> Vec<BlobWork> {
                 size: *size,
                 repos: Vec::new(),
                 image: p.graph.recorded.clone(),
+                location: String::new(),
             });
             if !w.repos.contains(&p.target) {
                 w.repos.push(p.target.clone());

@@ -21,6 +21,8 @@ pub struct BlobWork {
     pub repos: Vec<Reference>,
     /// An image that needs it, for messages.
     pub image: String,
+    /// Where it is in a split bundle (` (in part NAME.001)`), for messages.
+    pub location: String,
 }
 
 /// Counts of what happened to blobs.
@@ -57,7 +59,13 @@ impl<R: Read> Read for Counting<'_, R> {
 
 fn wrap(w: &BlobWork, repo: &Reference, e: RegistryError) -> ImportError {
     ImportError::Registry {
-        image: format!("{} (blob {} → {})", w.image, w.digest, repo.name()),
+        image: format!(
+            "{} (blob {}{} → {})",
+            w.image,
+            w.digest,
+            w.location,
+            repo.name()
+        ),
         cause: Box::new(e),
     }
 }

@@ -4,9 +4,12 @@
 
 pub mod graph;
 pub mod gz;
+pub mod leftovers;
 pub mod members;
+pub mod parts;
 pub mod reader;
 pub mod sparse;
+pub mod stream;
 pub mod tar;
 pub mod writer;
 
@@ -109,9 +112,56 @@ pub fn index_json(entries: &[IndexEntry], annotations: &BTreeMap<String, String>
     v
 }
 
+/// A loop among `io.ferry.subject` annotations (DESIGN §6: cycles are errors, not loops),
+/// shown as `name (digest) -> … -> name (digest)`; `entries` are (digest, name, subject).
+pub fn subject_cycle<'a>(
+    entries: impl IntoIterator<Item = (&'a Digest, &'a str, &'a Digest)>,
+) -> Option<String> {
+    let mut links: BTreeMap<&Digest, (&str, &Digest)> = BTreeMap::new();
+    for (d, name, subject) in entries {
+        links.entry(d).or_insert((name, subject));
+    }
+    let mut done = std::collections::BTreeSet::new();
+    for start in links.keys().copied() {
+        let mut path = Vec::new();
+        let mut on_path = std::collections::BTreeSet::new();
+        let mut cur = start;
+        while !done.contains(cur) {
+            if !on_path.insert(cur) {
+                let i = path.iter().position(|d| *d == cur).unwrap_or_default();
+                let shown: Vec<String> = path[i..]
+                    .iter()
+                    .chain([&cur])
+                    .map(|d| format!("{} ({d})", links.get(d).map_or("?", |l| l.0)))
+                    .collect();
+                return Some(shown.join(" -> "));
+            }
+            path.push(cur);
+            match links.get(cur) {
+                Some((_, next)) => cur = next,
+                None => break,
+            }
+        }
+        done.extend(path);
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subject_loops_are_found() {
+        let [a, b, c] = [b"a", b"b", b"c"].map(|x| Digest::sha256_of(x));
+        assert_eq!(subject_cycle([(&a, "a", &b), (&b, "b", &c)]), None);
+        let cycle = subject_cycle([(&c, "c", &a), (&a, "a", &b), (&b, "b", &a)]);
+        assert_eq!(cycle.unwrap(), format!("a ({a}) -> b ({b}) -> a ({a})"));
+        assert_eq!(
+            subject_cycle([(&c, "c", &c)]).unwrap(),
+            format!("c ({c}) -> c ({c})")
+        );
+    }
 
     #[test]
     fn index_json_is_deterministic_and_named() {

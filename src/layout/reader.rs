@@ -10,6 +10,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::parts::{self, Parts};
 use super::{gz, LayoutError, INDEX_FILE};
 use crate::digest::{Digest, Hasher};
 use crate::manifest::MAX_MANIFEST_SIZE;
@@ -24,7 +25,7 @@ pub struct Location {
 #[derive(Debug)]
 pub(super) enum Source {
     Tar {
-        file: Arc<File>,
+        file: Arc<Parts>,
         members: BTreeMap<String, Location>,
     },
     Dir(PathBuf),
@@ -89,7 +90,7 @@ pub fn check_name(raw: &[u8]) -> Result<Option<String>, LayoutError> {
 
 /// A reader over one member of the tar, by positional reads (no shared file cursor).
 pub struct RangeReader {
-    file: Arc<File>,
+    file: Arc<Parts>,
     pos: u64,
     end: u64,
 }
@@ -113,14 +114,13 @@ impl Read for RangeReader {
     }
 }
 
-fn index_tar(path: &Path, file: &File) -> Result<BTreeMap<String, Location>, LayoutError> {
-    let len = file.metadata().map_err(|e| io_err(path, "stat", e))?.len();
-    let mut ar = tar::Archive::new(file);
+fn index_tar(path: &Path, shared: &Arc<Parts>) -> Result<BTreeMap<String, Location>, LayoutError> {
+    let len = shared.len();
+    let mut ar = tar::Archive::new(shared.cursor());
     let entries = ar
         .entries_with_seek()
         .map_err(|e| io_err(path, "read", e))?;
     let mut members: BTreeMap<String, Location> = BTreeMap::new();
-    let shared = Arc::new(file.try_clone().map_err(|e| io_err(path, "open", e))?);
     for entry in entries {
         let entry = entry.map_err(|e| LayoutError::Corrupt {
             path: path.to_path_buf(),
@@ -168,8 +168,8 @@ fn index_tar(path: &Path, file: &File) -> Result<BTreeMap<String, Location>, Lay
         }
         if let Some(prev) = members.get(&name) {
             let same = prev.size == loc.size
-                && hash_range(&shared, *prev).map_err(|e| io_err(path, "read", e))?
-                    == hash_range(&shared, loc).map_err(|e| io_err(path, "read", e))?;
+                && hash_range(shared, *prev).map_err(|e| io_err(path, "read", e))?
+                    == hash_range(shared, loc).map_err(|e| io_err(path, "read", e))?;
             if !same {
                 return Err(unsafe_member(&name, "appears twice with different content"));
             }
@@ -180,7 +180,7 @@ fn index_tar(path: &Path, file: &File) -> Result<BTreeMap<String, Location>, Lay
     Ok(members)
 }
 
-fn hash_range(file: &Arc<File>, loc: Location) -> io::Result<Digest> {
+fn hash_range(file: &Arc<Parts>, loc: Location) -> io::Result<Digest> {
     let mut r = RangeReader {
         file: file.clone(),
         pos: loc.offset,
@@ -201,7 +201,11 @@ impl Bundle {
     /// Opens a `.tar`, `.tar.gz` or layout directory and reads `index.json`.
     pub fn open(path: &Path) -> Result<Bundle, LayoutError> {
         let meta = std::fs::metadata(path).map_err(|e| io_err(path, "open", e))?;
-        let source = if meta.is_dir() {
+        let source = if let Some(manifest) = parts::manifest_for(path) {
+            let file = Arc::new(Parts::open_manifest(&manifest)?);
+            let members = index_tar(path, &file)?;
+            Source::Tar { file, members }
+        } else if meta.is_dir() {
             Source::Dir(path.to_path_buf())
         } else {
             let file = File::open(path).map_err(|e| io_err(path, "open", e))?;
@@ -212,11 +216,9 @@ impl Bundle {
             if n == 2 && magic == [0x1f, 0x8b] {
                 Source::Gz(gz::GzIndex::scan(path)?)
             } else {
+                let file = Arc::new(Parts::single(file, path)?);
                 let members = index_tar(path, &file)?;
-                Source::Tar {
-                    file: Arc::new(file),
-                    members,
-                }
+                Source::Tar { file, members }
             }
         };
         let mut b = Bundle {
@@ -231,6 +233,21 @@ impl Bundle {
                 detail: "no index.json: this is not an OCI image layout".into(),
             })?;
         Ok(b)
+    }
+
+    /// ` (in part NAME.001)` for a member of a split bundle, else empty: lets an error name
+    /// the damaged part.
+    pub fn part_note(&self, member: &str) -> String {
+        match &self.source {
+            Source::Tar { file, members } if file.is_split() => match members.get(member) {
+                Some(loc) => format!(
+                    " (in part {})",
+                    file.names_for(loc.offset, loc.size).join(", ")
+                ),
+                None => String::new(),
+            },
+            _ => String::new(),
+        }
     }
 
     /// The raw `index.json`.

@@ -10,28 +10,40 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::LayoutError;
+use super::{leftovers, LayoutError};
 
-/// A bundle being written to `.NAME.ferry-PID.tmp` next to its final path, with a journal
+/// Called per part a byte range spans: (part, offset in the part, range of the buffer).
+type SpanFn<'a> = dyn FnMut(&OutPart, u64, std::ops::Range<usize>) -> Result<(), LayoutError> + 'a;
+
+/// One output file: the whole bundle, or one part of a split bundle.
+struct OutPart {
+    file: File,
+    temp: PathBuf,
+    final_path: PathBuf,
+    start: u64,
+    len: u64,
+}
+
+/// A bundle being written to `.NAME.ferry-PID.tmp` next to its final path (split: one
+/// temporary file per part, all renamed at the end), with a journal
 /// (`.NAME.ferry-PID.journal`) of the members written and verified, so a re-run of the same
 /// plan after a crash keeps them (DESIGN §3.5).
 pub struct TempOutput {
-    file: File,
-    temp: PathBuf,
+    parts: Vec<OutPart>,
     journal_path: PathBuf,
     journal: Mutex<File>,
-    final_path: PathBuf,
+    /// `NAME.parts.json` for a split bundle.
+    parts_file: Option<PathBuf>,
     done: bool,
     /// Members a crashed run of the same plan had written (to re-check, not trust).
     pub resumed: BTreeSet<String>,
 }
 
-fn io_err(path: &Path, action: &str, e: io::Error) -> LayoutError {
+/// Adds what to do to an I/O error (full disk, file size limit).
+pub(super) fn io_err(path: &Path, action: &str, e: io::Error) -> LayoutError {
     let hint = match e.raw_os_error() {
         Some(libc::ENOSPC) => " (the disk is full: free space or write the bundle elsewhere)",
-        Some(libc::EFBIG) => {
-            " (the file system's file size limit was hit: use --split-size or another file system)"
-        }
+        Some(libc::EFBIG) => " (the file system's file size limit was hit: use --split-size (e.g. --split-size fat32) or another file system)",
         Some(libc::EDQUOT) => " (disk quota exceeded)",
         _ => "",
     };
@@ -42,87 +54,14 @@ fn io_err(path: &Path, action: &str, e: io::Error) -> LayoutError {
     }
 }
 
-/// True when process `pid` still runs (signal 0 probes without sending anything).
-fn alive(pid: i32) -> bool {
-    // SAFETY: kill with signal 0 only checks for existence and permission.
-    pid > 0
-        && (unsafe { libc::kill(pid, 0) } == 0
-            || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
-}
-
-/// The journal's members when its first line is `fingerprint`; a torn last line is ignored.
-fn read_journal(path: &Path, fingerprint: &str) -> Option<BTreeSet<String>> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let mut lines = text.split_inclusive('\n');
-    if lines.next()?.trim_end() != fingerprint {
-        return None;
-    }
-    Some(
-        lines
-            .filter(|l| l.ends_with('\n'))
-            .map(|l| l.trim_end().to_string())
-            .collect(),
-    )
-}
-
-/// Looks at leftovers of this output from processes that are gone: adopts the temporary file
-/// of a crashed run of the same plan (returning its path and journal), removes the rest.
-fn adopt_or_remove(
-    dir: &Path,
-    name: &str,
-    fingerprint: &str,
-) -> Option<(PathBuf, BTreeSet<String>)> {
-    let prefix = format!(".{name}.ferry-");
-    let rd = std::fs::read_dir(dir).ok()?;
-    let mut adopted = None;
-    for e in rd.flatten() {
-        let fname = e.file_name().to_string_lossy().to_string();
-        let Some(rest) = fname.strip_prefix(&prefix) else {
-            continue;
-        };
-        let Some(pid) = rest
-            .strip_suffix(".tmp")
-            .and_then(|p| p.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if alive(pid) {
-            continue;
-        }
-        let journal = dir.join(format!("{prefix}{pid}.journal"));
-        match read_journal(&journal, fingerprint) {
-            Some(members) if adopted.is_none() => adopted = Some((e.path(), members)),
-            _ => {
-                let _ = std::fs::remove_file(e.path());
-            }
-        }
-        let _ = std::fs::remove_file(&journal);
-    }
-    // Journals whose temporary file is gone are garbage too.
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let fname = e.file_name().to_string_lossy().to_string();
-            if let Some(pid) = fname
-                .strip_prefix(&prefix)
-                .and_then(|r| r.strip_suffix(".journal"))
-                .and_then(|p| p.parse::<i32>().ok())
-            {
-                if !alive(pid) {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
-    }
-    adopted
-}
-
 impl TempOutput {
-    /// Creates the temporary file, sized to `len`, beside `final_path`, or adopts the one a
-    /// crashed run of the same plan (`fingerprint`) left.
+    /// Creates the temporary file(s), sized to `len` (split into parts of at most `split`
+    /// bytes), beside `final_path`, or adopts those a crashed run of the same plan left.
     pub fn create(
         final_path: &Path,
         len: u64,
         fingerprint: &str,
+        split: Option<u64>,
     ) -> Result<TempOutput, LayoutError> {
         let name = final_path
             .file_name()
@@ -142,21 +81,62 @@ impl TempOutput {
             )));
         }
         let pid = std::process::id();
-        let temp = dir.join(format!(".{name}.ferry-{pid}.tmp"));
+        let fingerprint = format!("{fingerprint} split={}", split.unwrap_or(0));
+        let mut layout = Vec::new();
+        match split {
+            Some(size) if size > 0 => {
+                let n = len.div_ceil(size).max(1);
+                for i in 0..n {
+                    let start = i * size;
+                    layout.push((
+                        dir.join(super::parts::part_name(&name, i as usize)),
+                        start,
+                        size.min(len - start),
+                    ));
+                }
+            }
+            _ => layout.push((final_path.to_path_buf(), 0, len)),
+        }
+        let temp_of = |i: usize| {
+            if i == 0 {
+                dir.join(format!(".{name}.ferry-{pid}.tmp"))
+            } else {
+                dir.join(format!(".{name}.ferry-{pid}.tmp.{i:03}"))
+            }
+        };
         let journal_path = dir.join(format!(".{name}.ferry-{pid}.journal"));
         let mut resumed = BTreeSet::new();
-        if let Some((old, members)) = adopt_or_remove(&dir, &name, fingerprint) {
-            if std::fs::rename(&old, &temp).is_ok() {
-                resumed = members;
+        if let Some(a) = leftovers::adopt_or_remove(&dir, &name, &fingerprint) {
+            let all = (0..layout.len()).all(|i| {
+                a.parts
+                    .get(&i)
+                    .is_some_and(|old| std::fs::rename(old, temp_of(i)).is_ok())
+            });
+            if all {
+                resumed = a.members;
+            }
+            for p in a.parts.values() {
+                let _ = std::fs::remove_file(p);
             }
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(resumed.is_empty())
-            .open(&temp)
-            .map_err(|e| io_err(&temp, "create", e))?;
+        let mut parts = Vec::new();
+        for (i, (final_path, start, plen)) in layout.into_iter().enumerate() {
+            let temp = temp_of(i);
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(resumed.is_empty())
+                .open(&temp)
+                .map_err(|e| io_err(&temp, "create", e))?;
+            parts.push(OutPart {
+                file,
+                temp,
+                final_path,
+                start,
+                len: plen,
+            });
+        }
         let mut journal =
             File::create(&journal_path).map_err(|e| io_err(&journal_path, "create", e))?;
         let mut head = format!("{fingerprint}\n");
@@ -167,26 +147,46 @@ impl TempOutput {
         journal
             .write_all(head.as_bytes())
             .map_err(|e| io_err(&journal_path, "write", e))?;
+        let parts_file = split.map(|_| dir.join(format!("{name}.parts.json")));
         let out = TempOutput {
-            file,
-            temp,
+            parts,
             journal_path,
             journal: Mutex::new(journal),
-            final_path: final_path.to_path_buf(),
+            parts_file,
             done: false,
             resumed,
         };
-        out.file
-            .set_len(len)
-            .map_err(|e| io_err(&out.temp, "size", e))?;
+        for p in &out.parts {
+            p.file
+                .set_len(p.len)
+                .map_err(|e| io_err(&p.temp, "size", e))?;
+        }
         Ok(out)
     }
 
-    /// Writes `bytes` at `offset` (callable from several threads at once).
+    /// Calls `f(part, offset in part, range of bytes)` for each part that `offset..+len` spans.
+    fn spans(&self, offset: u64, len: u64, f: &mut SpanFn) -> Result<(), LayoutError> {
+        for p in &self.parts {
+            let lo = offset.max(p.start);
+            let hi = (offset + len).min(p.start + p.len);
+            if lo < hi {
+                f(
+                    p,
+                    lo - p.start,
+                    (lo - offset) as usize..(hi - offset) as usize,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `bytes` at `offset` of the bundle (callable from several threads at once).
     pub fn write_at(&self, offset: u64, bytes: &[u8]) -> Result<(), LayoutError> {
-        self.file
-            .write_all_at(bytes, offset)
-            .map_err(|e| io_err(&self.temp, "write", e))
+        self.spans(offset, bytes.len() as u64, &mut |p, at, r| {
+            p.file
+                .write_all_at(&bytes[r], at)
+                .map_err(|e| io_err(&p.temp, "write", e))
+        })
     }
 
     /// Reads back `len` bytes at `offset` through `f` (to re-check a resumed member).
@@ -200,10 +200,13 @@ impl TempOutput {
         let mut done = 0;
         while done < len {
             let n = buf.len().min((len - done) as usize);
-            self.file
-                .read_exact_at(&mut buf[..n], offset + done)
-                .map_err(|e| io_err(&self.temp, "read back", e))?;
-            f(&buf[..n]);
+            let chunk = &mut buf[..n];
+            self.spans(offset + done, n as u64, &mut |p, at, r| {
+                p.file
+                    .read_exact_at(&mut chunk[r], at)
+                    .map_err(|e| io_err(&p.temp, "read back", e))
+            })?;
+            f(chunk);
             done += n as u64;
         }
         Ok(())
@@ -216,26 +219,74 @@ impl TempOutput {
             .map_err(|e| io_err(&self.journal_path, "write", e))
     }
 
-    /// Path of the temporary file (for messages and tests).
-    pub fn temp_path(&self) -> &Path {
-        &self.temp
+    /// How many files the bundle is written as.
+    pub fn part_count(&self) -> usize {
+        self.parts.len()
     }
 
-    /// fsyncs and renames onto the final name; only called after every digest checked.
+    /// fsyncs and renames onto the final names (split: every part, then `NAME.parts.json`
+    /// listing each part's size and sha256); only called after every digest checked.
     pub fn commit(mut self) -> Result<(), LayoutError> {
-        self.file
-            .sync_all()
-            .map_err(|e| io_err(&self.temp, "fsync", e))?;
-        std::fs::rename(&self.temp, &self.final_path)
-            .map_err(|e| io_err(&self.final_path, "rename onto", e))?;
+        let mut entries = Vec::new();
+        for p in &self.parts {
+            p.file.sync_all().map_err(|e| io_err(&p.temp, "fsync", e))?;
+            if self.parts_file.is_some() {
+                let mut h = crate::digest::Hasher::new(crate::digest::Algorithm::Sha256);
+                let mut buf = vec![0u8; 1 << 20];
+                let mut at = 0;
+                while at < p.len {
+                    let n = buf.len().min((p.len - at) as usize);
+                    p.file
+                        .read_exact_at(&mut buf[..n], at)
+                        .map_err(|e| io_err(&p.temp, "read back", e))?;
+                    h.update(&buf[..n]);
+                    at += n as u64;
+                }
+                let name = p
+                    .final_path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                entries.push(super::parts::PartEntry {
+                    name,
+                    size: p.len,
+                    sha256: h.finish().hex().to_string(),
+                });
+            }
+        }
+        let manifest = match &self.parts_file {
+            Some(pf) => {
+                let tmp = pf.with_file_name(format!(
+                    ".{}.ferry-{}.tmp",
+                    pf.file_name()
+                        .map(|n| n.to_string_lossy().to_string())
+                        .unwrap_or_default(),
+                    std::process::id()
+                ));
+                let mut bytes =
+                    serde_json::to_vec_pretty(&super::parts::PartsFile { parts: entries })
+                        .unwrap_or_default();
+                bytes.push(b'\n');
+                std::fs::write(&tmp, &bytes).map_err(|e| io_err(&tmp, "write", e))?;
+                Some((tmp, pf.clone()))
+            }
+            None => None,
+        };
+        for p in &self.parts {
+            std::fs::rename(&p.temp, &p.final_path)
+                .map_err(|e| io_err(&p.final_path, "rename onto", e))?;
+        }
         self.done = true;
+        if let Some((tmp, pf)) = manifest {
+            std::fs::rename(&tmp, &pf).map_err(|e| io_err(&pf, "rename onto", e))?;
+        }
         let _ = std::fs::remove_file(&self.journal_path);
-        if let Some(dir) = self
+        if let Some(dir) = self.parts[0]
             .final_path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
         {
-            // Make the rename durable too; failing to open a directory is not fatal.
+            // Make the renames durable too; failing to open a directory is not fatal.
             if let Ok(d) = File::open(dir) {
                 let _ = d.sync_all();
             }
@@ -247,44 +298,10 @@ impl TempOutput {
 impl Drop for TempOutput {
     fn drop(&mut self) {
         if !self.done {
-            let _ = std::fs::remove_file(&self.temp);
+            for p in &self.parts {
+                let _ = std::fs::remove_file(&p.temp);
+            }
             let _ = std::fs::remove_file(&self.journal_path);
         }
-    }
-}
-
-/// A sequential sink (`-o -`): counts bytes so the caller can check them against the plan.
-pub struct StreamOutput<W: Write> {
-    inner: W,
-    pub written: u64,
-}
-
-impl<W: Write> StreamOutput<W> {
-    pub fn new(inner: W) -> Self {
-        StreamOutput { inner, written: 0 }
-    }
-
-    pub fn write(&mut self, bytes: &[u8]) -> Result<(), LayoutError> {
-        self.inner
-            .write_all(bytes)
-            .map_err(|e| io_err(Path::new("<stdout>"), "write", e))?;
-        self.written += bytes.len() as u64;
-        Ok(())
-    }
-
-    /// Writes zeros up to `offset` (tar padding).
-    pub fn pad_to(&mut self, offset: u64) -> Result<(), LayoutError> {
-        const ZEROS: [u8; 1024] = [0; 1024];
-        while self.written < offset {
-            let n = (offset - self.written).min(ZEROS.len() as u64) as usize;
-            self.write(&ZEROS[..n])?;
-        }
-        Ok(())
-    }
-
-    pub fn flush(&mut self) -> Result<(), LayoutError> {
-        self.inner
-            .flush()
-            .map_err(|e| io_err(Path::new("<stdout>"), "flush", e))
     }
 }

@@ -99,7 +99,7 @@ fn check_member(
     }
     let actual = h.finish();
     if actual != expected {
-        let detail = format!("its bytes hash to {actual}");
+        let detail = format!("its bytes hash to {actual}{}", bundle.part_note(&m.name));
         return finding(Some(expected), detail);
     }
     None
