@@ -386,3 +386,75 @@ fn sparse_bundle_keep_fails_with_the_ways_out_and_strip_succeeds() {
         &["--src-tls-verify=false"],
     );
 }
+
+#[test]
+fn import_from_a_pipe_when_index_json_comes_first() {
+    let src = source();
+    let dst = Registry::start();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("bundle.tar");
+    export(&src, &bundle);
+    let prefix = format!("{}/pipe", dst.host);
+    let m = dir.path().join("m.json");
+    let mut c = ferry_cmd(&[
+        "import",
+        "-",
+        "--to",
+        &prefix,
+        "--mapping-out",
+        m.to_str().unwrap(),
+    ]);
+    c.stdin(std::fs::File::open(&bundle).unwrap());
+    let o = c.output().unwrap();
+    assert_success(&o);
+    check_target(&src, &dst, &prefix, &read_mapping(&m));
+
+    // skopeo puts index.json after the blobs: a pipe cannot carry that; a clear error, no push.
+    let archive = dir.path().join("skopeo.tar");
+    skopeo_copy(
+        &format!("docker://{}", src.refs[0]),
+        &format!("oci-archive:{}:v1", archive.display()),
+        &["--src-tls-verify=false"],
+    );
+    let before = dst.count_requests("PUT", "/");
+    let mut c = ferry_cmd(&[
+        "import",
+        "-",
+        "--to",
+        &prefix,
+        "--name",
+        "x.io/y",
+        "--mapping-out",
+        m.to_str().unwrap(),
+    ]);
+    c.stdin(std::fs::File::open(&archive).unwrap());
+    let o = c.output().unwrap();
+    assert_failure(&o, &["index.json", "save the stream to a file"]);
+    assert_eq!(
+        dst.count_requests("PUT", "/"),
+        before,
+        "something was pushed"
+    );
+
+    // A pipe cut in the middle of a layer: nothing is tagged.
+    let bytes = std::fs::read(&bundle).unwrap();
+    let cut = dir.path().join("cut.tar");
+    std::fs::write(&cut, &bytes[..bytes.len() - 6000]).unwrap();
+    let fresh = format!("{}/cut", dst.host);
+    let mut c = ferry_cmd(&[
+        "import",
+        "-",
+        "--to",
+        &fresh,
+        "--mapping-out",
+        m.to_str().unwrap(),
+    ]);
+    c.stdin(std::fs::File::open(&cut).unwrap());
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let target = hashed(&fresh, src.refs[0].rsplit_once(':').unwrap().0);
+    let repo = target
+        .trim_start_matches(&format!("{}/", dst.host))
+        .to_string();
+    assert_eq!(dst.client().head_manifest(&repo, "v1"), 404);
+}

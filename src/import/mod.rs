@@ -1,5 +1,6 @@
 //! `ferry import`: check a bundle, map names one to one, push children first (DESIGN §4, §7).
 
+mod pipe;
 mod plan;
 mod push;
 mod referrers;
@@ -140,13 +141,35 @@ struct Prepared {
     depth: usize,
 }
 
-/// Runs an import.
+/// Pushes the blobs of a plan, however the bundle delivers them.
+pub(crate) type BlobPusher<'a> =
+    dyn FnMut(&[BlobWork], &Progress) -> Result<BlobStats, ImportError> + 'a;
+
+/// Runs an import (`-` reads a tar from standard input).
 pub fn import(client: &Client, opts: &ImportOptions) -> Result<ImportSummary, ImportError> {
-    let start = Instant::now();
-    let note = Progress::new("import", 0, opts.progress);
-    note.note(&format!("checking {}", opts.bundle.display()));
+    if opts.bundle.as_os_str() == "-" {
+        return pipe::import_stdin(client, opts);
+    }
+    Progress::new("import", 0, opts.progress).note(&format!("checking {}", opts.bundle.display()));
     let bundle = Bundle::open(&opts.bundle)?;
-    let graphs = plan::read_plan(&bundle, opts.name.as_deref())?;
+    run(client, opts, &bundle, &mut |work, progress| {
+        if bundle.is_streaming() {
+            push::push_blobs_streaming(client, &bundle, work, opts.chunk_size, progress)
+        } else {
+            push::push_blobs(client, &bundle, work, opts.jobs, opts.chunk_size, progress)
+        }
+    })
+}
+
+/// Checks, maps and pushes an opened bundle; `push_blobs` moves the blob bytes.
+fn run(
+    client: &Client,
+    opts: &ImportOptions,
+    bundle: &Bundle,
+    push_blobs: &mut BlobPusher,
+) -> Result<ImportSummary, ImportError> {
+    let start = Instant::now();
+    let graphs = plan::read_plan(bundle, opts.name.as_deref())?;
     let mapper = match &opts.mapping {
         MappingChoice::Hashed => Mapper::new(&opts.to, Scheme::Hashed)?,
         MappingChoice::Path => Mapper::new(&opts.to, Scheme::Path)?,
@@ -195,18 +218,7 @@ pub fn import(client: &Client, opts: &ImportOptions) -> Result<ImportSummary, Im
     }
     let total: u64 = work.iter().map(|w| w.size).sum();
     let progress = Progress::new("import", total, opts.progress);
-    summary.blobs = if bundle.is_streaming() {
-        push::push_blobs_streaming(client, &bundle, &work, opts.chunk_size, &progress)?
-    } else {
-        push::push_blobs(
-            client,
-            &bundle,
-            &work,
-            opts.jobs,
-            opts.chunk_size,
-            &progress,
-        )?
-    };
+    summary.blobs = push_blobs(&work, &progress)?;
     progress.finish();
     let pending = push_all_manifests(client, &prepared, opts.jobs)?;
     referrers::update_fallback_tags(client, &pending)?;

@@ -118,24 +118,13 @@ pub fn read_plan(bundle: &Bundle, name: Option<&str>) -> Result<Vec<ImageGraph>,
 
 /// Refuses `io.ferry.subject` annotations that loop (DESIGN §6: cycles are errors).
 fn check_subjects(graphs: &[ImageGraph]) -> Result<(), ImportError> {
-    let links: BTreeMap<Digest, Digest> = graphs
+    let links = graphs
         .iter()
-        .filter_map(|g| Some((g.root.digest.clone(), g.subject.clone()?)))
-        .collect();
-    let Some(cycle) = crate::layout::graph::subject_cycle(&links) else {
-        return Ok(());
-    };
-    let path: Vec<String> = cycle
-        .iter()
-        .map(|d| match graphs.iter().find(|g| g.root.digest == *d) {
-            Some(g) => format!("{} ({d})", g.recorded),
-            None => d.to_string(),
-        })
-        .collect();
-    Err(ImportError::Bundle(format!(
-        "index.json: {ANNOT_SUBJECT} annotations form a cycle: {}; an artifact cannot be attached to itself, even through others",
-        path.join(" -> ")
-    )))
+        .filter_map(|g| Some((&g.root.digest, g.recorded.as_str(), g.subject.as_ref()?)));
+    match crate::layout::subject_cycle(links) {
+        Some(cycle) => Err(ImportError::Bundle(format!("index.json: {ANNOT_SUBJECT} annotations form a cycle: {cycle}; an artifact cannot be attached to itself, even through others"))),
+        None => Ok(()),
+    }
 }
 
 fn walk_entry(
@@ -253,7 +242,17 @@ fn walk(
         }
         Parsed::Manifest { config, layers } => {
             for (i, c) in config.iter().chain(layers.iter()).enumerate() {
-                let size = bundle.blob_size(&c.digest)?.ok_or_else(|| {
+                let is_config = i == 0 && config.is_some();
+                let size = match bundle.blob_size(&c.digest)? {
+                    // A pipe: layers are still to come; their size and digest are checked as
+                    // they stream to the registry.
+                    None if bundle.is_deferred() && !is_config => Some(c.size),
+                    None if bundle.is_deferred() => {
+                        return Err(ImportError::Bundle(format!("{image}: config {} did not come before the layers; this stream is not in ferry's member order: save it to a file and import that", c.digest)));
+                    }
+                    s => s,
+                };
+                let size = size.ok_or_else(|| {
                     missing(
                         &image,
                         if i == 0 && config.is_some() {

@@ -182,6 +182,63 @@ pub fn push_blobs(
     Ok(stats.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
+/// Blobs pushed from a sequential stream (a `.tar.gz` pass or a pipe): each is read once, as
+/// it comes, so an upload cannot restart mid-blob.
+pub struct Streamed<'w> {
+    work: &'w [BlobWork],
+    stats: Mutex<BlobStats>,
+    done: std::collections::BTreeSet<Digest>,
+}
+
+impl<'w> Streamed<'w> {
+    pub fn new(work: &'w [BlobWork]) -> Self {
+        Streamed {
+            work,
+            stats: Mutex::new(BlobStats::default()),
+            done: Default::default(),
+        }
+    }
+
+    /// Pushes `d` from `reader` when it is wanted and not pushed yet.
+    pub fn offer(
+        &mut self,
+        client: &Client,
+        chunk: Option<u64>,
+        progress: &Progress,
+        d: &Digest,
+        reader: &mut dyn Read,
+    ) -> Result<(), ImportError> {
+        let Some(w) = self.work.iter().find(|w| &w.digest == d) else {
+            return Ok(());
+        };
+        if self.done.contains(d) {
+            return Ok(());
+        }
+        let mut once = Some(reader);
+        let mut open = || -> std::io::Result<Box<dyn Read + '_>> {
+            match once.take() {
+                Some(r) => Ok(Box::new(Counting { inner: r, progress })),
+                None => Err(std::io::Error::other("a streamed bundle cannot restart an upload mid-blob; run the import again (what was pushed is kept)")),
+            }
+        };
+        let o = place_blob(client, w, chunk, &mut open, false)?;
+        count(&self.stats, w, &o);
+        self.done.insert(d.clone());
+        Ok(())
+    }
+
+    /// The counts, once every wanted blob came by; else the first one that did not.
+    pub fn finish(self, what: &str) -> Result<BlobStats, ImportError> {
+        if let Some(w) = self.work.iter().find(|w| !self.done.contains(&w.digest)) {
+            return Err(ImportError::Bundle(format!(
+                "{}: blob {} was not found in {what}; nothing that needs it was tagged",
+                w.image, w.digest
+            )));
+        }
+        Ok(self.stats.into_inner().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
 /// Pushes blobs during the second streaming pass over a `.tar.gz` (sequential, in archive order).
 pub fn push_blobs_streaming(
     client: &Client,
@@ -193,39 +250,19 @@ pub fn push_blobs_streaming(
     let Some(gz) = bundle.gz() else {
         return Err(ImportError::Bundle("not a streaming bundle".into()));
     };
-    let stats = Mutex::new(BlobStats::default());
+    let mut streamed = Streamed::new(work);
     let mut failure: Option<ImportError> = None;
-    let mut done = std::collections::BTreeSet::new();
     let result = gz.stream(&mut |d, _size, reader| {
-        let Some(w) = work.iter().find(|w| &w.digest == d) else { return Ok(()) };
-        let mut once = Some(reader);
-        let mut open = || -> std::io::Result<Box<dyn Read + '_>> {
-            match once.take() {
-                Some(r) => Ok(Box::new(Counting { inner: r, progress })),
-                None => Err(std::io::Error::other("a .tar.gz bundle cannot restart an upload mid-blob; run the import again (what was pushed is kept)")),
-            }
-        };
-        match place_blob(client, w, chunk, &mut open, false) {
-            Ok(o) => {
-                count(&stats, w, &o);
-                done.insert(d.clone());
-                Ok(())
-            }
-            Err(e) => {
+        streamed
+            .offer(client, chunk, progress, d, reader)
+            .map_err(|e| {
                 failure = Some(e);
-                Err(crate::layout::LayoutError::Output("stopped".into()))
-            }
-        }
+                crate::layout::LayoutError::Output("stopped".into())
+            })
     });
     if let Some(e) = failure {
         return Err(e);
     }
     result?;
-    if let Some(w) = work.iter().find(|w| !done.contains(&w.digest)) {
-        return Err(ImportError::Bundle(format!(
-            "{}: blob {} was not found in the second pass over the bundle",
-            w.image, w.digest
-        )));
-    }
-    Ok(stats.into_inner().unwrap_or_else(|p| p.into_inner()))
+    streamed.finish("the second pass over the bundle")
 }

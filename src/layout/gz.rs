@@ -54,7 +54,7 @@ pub fn blob_digest(name: &str) -> Option<Digest> {
     Digest::parse(&format!("{alg}:{hex}")).ok()
 }
 
-fn member_kind_ok(name: &str, kind: tar::EntryType) -> Result<bool, LayoutError> {
+pub fn member_kind_ok(name: &str, kind: tar::EntryType) -> Result<bool, LayoutError> {
     let bad = |reason: &str| {
         Err(LayoutError::Unsafe {
             member: name.to_string(),
@@ -70,6 +70,24 @@ fn member_kind_ok(name: &str, kind: tar::EntryType) -> Result<bool, LayoutError>
     }
 }
 
+/// Records the sizes that the descriptors of a manifest or index (`doc`, JSON) give blobs.
+fn declare(doc: &str, data: &[u8], declared: &mut BTreeMap<String, (u64, String)>) {
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let config = v.get("config").into_iter();
+    let lists = ["manifests", "layers"].into_iter().filter_map(|k| v.get(k));
+    let listed = lists.filter_map(|l| l.as_array()).flatten();
+    for d in config.chain(listed) {
+        let digest = d.get("digest").and_then(|x| x.as_str()).map(Digest::parse);
+        if let (Some(Ok(digest)), Some(size)) = (digest, d.get("size").and_then(|x| x.as_u64())) {
+            declared
+                .entry(digest.layout_path())
+                .or_insert_with(|| (size, format!("a descriptor in {doc}")));
+        }
+    }
+}
+
 impl GzIndex {
     /// First pass: checks names and types, hashes every member (a blob whose bytes do not hash
     /// to its name is an error here), keeps JSON documents.
@@ -78,6 +96,9 @@ impl GzIndex {
         let mut sizes = BTreeMap::new();
         let mut small = BTreeMap::new();
         let mut kept = 0u64;
+        // Sizes descriptors read so far give members: checked against each header before its
+        // data is inflated, so a member claiming far more (a gzip bomb) is refused at once.
+        let mut declared: BTreeMap<String, (u64, String)> = BTreeMap::new();
         let entries = ar
             .entries()
             .map_err(|e| corrupt(path, format!("not a readable tar.gz: {e}")))?;
@@ -95,6 +116,9 @@ impl GzIndex {
                 continue;
             }
             let size = entry.size();
+            if let Some((want, by)) = declared.get(&name).filter(|(want, _)| *want != size) {
+                return Err(corrupt(path, format!("member {name} is {size} bytes by its tar header, but {by} says {want}; refusing it before reading it")));
+            }
             let expected = blob_digest(&name);
             let mut h = Hasher::new(
                 expected
@@ -148,6 +172,9 @@ impl GzIndex {
                 kept += data.len() as u64;
                 if kept > MAX_JSON_TOTAL {
                     return Err(corrupt(path, "more than 512 MiB of JSON documents".into()));
+                }
+                if is_json {
+                    declare(&name, &data, &mut declared);
                 }
                 small.insert(name.clone(), data);
             }

@@ -98,6 +98,15 @@ impl Bundle {
                 })
                 .collect(),
             Source::Dir(dir) => list_dir(dir)?,
+            Source::Memory(m) => m
+                .iter()
+                .filter(|(n, _)| n.starts_with("blobs/"))
+                .map(|(n, b)| Member {
+                    name: n.clone(),
+                    size: b.len() as u64,
+                    hashed: None,
+                })
+                .collect(),
         };
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)

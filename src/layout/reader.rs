@@ -30,6 +30,9 @@ pub(super) enum Source {
     },
     Dir(PathBuf),
     Gz(gz::GzIndex),
+    /// What a pipe delivered before its first layer (`ferry import -`): the JSON documents;
+    /// layers follow in the stream and are sized by their descriptors.
+    Memory(BTreeMap<String, Vec<u8>>),
 }
 
 /// An opened bundle: `index.json` read, member names checked.
@@ -250,6 +253,28 @@ impl Bundle {
         }
     }
 
+    /// A bundle read from a pipe: the members seen so far, layers still to come.
+    pub fn from_memory(
+        label: &str,
+        members: BTreeMap<String, Vec<u8>>,
+    ) -> Result<Bundle, LayoutError> {
+        let path = PathBuf::from(label);
+        let index = members.get(INDEX_FILE).cloned().ok_or_else(|| LayoutError::Corrupt {
+            path: path.clone(),
+            detail: "index.json did not come before the blobs; save the stream to a file and import that".into(),
+        })?;
+        Ok(Bundle {
+            path,
+            source: Source::Memory(members),
+            index,
+        })
+    }
+
+    /// True for a pipe: absent layers are still to come, sized by their descriptors.
+    pub fn is_deferred(&self) -> bool {
+        matches!(self.source, Source::Memory(_))
+    }
+
     /// The raw `index.json`.
     pub fn index_json(&self) -> &[u8] {
         &self.index
@@ -297,6 +322,10 @@ impl Bundle {
                 }
             }
             Source::Gz(g) => g.small(name, limit).map_err(too_big),
+            Source::Memory(m) => match m.get(name) {
+                Some(b) if b.len() as u64 > limit => Err(too_big(b.len() as u64)),
+                b => Ok(b.cloned()),
+            },
         }
     }
 
@@ -306,6 +335,7 @@ impl Bundle {
         match &self.source {
             Source::Tar { members, .. } => Ok(members.get(&name).map(|l| l.size)),
             Source::Gz(g) => Ok(g.size(&name)),
+            Source::Memory(m) => Ok(m.get(&name).map(|b| b.len() as u64)),
             Source::Dir(dir) => match std::fs::symlink_metadata(dir.join(&name)) {
                 Ok(m) if m.is_file() => Ok(Some(m.len())),
                 Ok(_) => Err(unsafe_member(
@@ -371,6 +401,9 @@ impl Bundle {
                 let f = File::open(&p).map_err(|e| io_err(&p, "open", e))?;
                 Ok(Box::new(f))
             }
+            Source::Memory(m) => Ok(Box::new(io::Cursor::new(
+                m.get(&name).ok_or_else(missing)?.clone(),
+            ))),
             Source::Gz(_) => Err(LayoutError::Output(
                 "a .tar.gz bundle is read sequentially; blobs cannot be opened in place".into(),
             )),
