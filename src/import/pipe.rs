@@ -26,7 +26,7 @@ fn corrupt(detail: String) -> ImportError {
 enum First<'a, R: Read> {
     None,
     Bytes(Digest, Vec<u8>),
-    Entry(Digest, tar::Entry<'a, R>),
+    Entry(Digest, Box<tar::Entry<'a, R>>),
 }
 
 /// Imports a tar read from standard input.
@@ -90,7 +90,7 @@ pub fn import_stream<R: Read>(
             return Err(corrupt(format!("{name} came before index.json: a pipe can only be imported when index.json comes first (ferry's own bundles); save the stream to a file and import that")));
         }
         if size > MAX_MANIFEST_SIZE {
-            first = First::Entry(d, entry);
+            first = First::Entry(d, Box::new(entry));
             break;
         }
         let bytes = read_all(&name, &mut entry, size)?;
