@@ -164,7 +164,11 @@ fn images_in(yaml: &str) -> Vec<String> {
 fn kubectl_kustomize_renames_every_spelling_and_nothing_else() {
     // scripts/setup.sh installs kubectl (Debian's kubernetes-client) when it is missing.
     assert!(
-        Command::new("kubectl").arg("version").arg("--client").output().is_ok(),
+        Command::new("kubectl")
+            .arg("version")
+            .arg("--client")
+            .output()
+            .is_ok(),
         "kubectl is not installed: run scripts/setup.sh"
     );
     let t = tempfile::tempdir().unwrap();

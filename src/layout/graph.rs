@@ -163,53 +163,16 @@ pub fn read_entries(bundle: &Bundle) -> Result<Entries, GraphError> {
             subject,
         });
     }
-    let links: BTreeMap<Digest, Digest> = out
+    let links = out
         .entries
         .iter()
-        .filter_map(|e| Some((e.descriptor.digest.clone(), e.subject.clone()?)))
-        .collect();
-    if let Some(cycle) = subject_cycle(&links) {
-        let path: Vec<String> = cycle
-            .iter()
-            .map(
-                |d| match out.entries.iter().find(|e| e.descriptor.digest == *d) {
-                    Some(e) => format!("{} ({d})", e.name),
-                    None => d.to_string(),
-                },
-            )
-            .collect();
+        .filter_map(|e| Some((&e.descriptor.digest, e.name.as_str(), e.subject.as_ref()?)));
+    if let Some(cycle) = super::subject_cycle(links) {
         out.problems.push(format!(
-            "index.json: {ANNOT_SUBJECT} annotations form a cycle: {}",
-            path.join(" -> ")
+            "index.json: {ANNOT_SUBJECT} annotations form a cycle: {cycle}"
         ));
     }
     Ok(out)
-}
-
-/// A loop among `io.ferry.subject` annotations (`links`: an entry's digest to its subject's),
-/// as the digests around it, first one repeated at the end. DESIGN §6: cycles are errors.
-pub fn subject_cycle(links: &BTreeMap<Digest, Digest>) -> Option<Vec<Digest>> {
-    let mut done: BTreeSet<&Digest> = BTreeSet::new();
-    for start in links.keys() {
-        let mut path: Vec<&Digest> = Vec::new();
-        let mut on_path: BTreeSet<&Digest> = BTreeSet::new();
-        let mut cur = start;
-        while !done.contains(cur) {
-            if !on_path.insert(cur) {
-                let i = path.iter().position(|d| *d == cur).unwrap_or_default();
-                let mut cycle: Vec<Digest> = path[i..].iter().map(|d| (*d).clone()).collect();
-                cycle.push(cur.clone());
-                return Some(cycle);
-            }
-            path.push(cur);
-            match links.get(cur) {
-                Some(next) => cur = next,
-                None => break,
-            }
-        }
-        done.extend(path);
-    }
-    None
 }
 
 /// A manifest or index present in the bundle.

@@ -3,6 +3,8 @@
 //! so names and types the `tar` crate refuses to write are possible).
 #![allow(dead_code)]
 
+pub mod bounded;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -145,6 +147,52 @@ pub fn set_index(members: &mut [Member], v: &Value) {
     m.data = serde_json::to_vec(v).unwrap();
 }
 
+/// Replaces blob `old` by `bytes` and every descriptor of it (in `index.json` and in the
+/// manifests, which change digest in turn, up to `index.json`); the new digest.
+pub fn swap_blob(members: &mut [Member], old: &str, bytes: Vec<u8>) -> String {
+    fn retarget(v: &mut Value, old: &str, new: &str, size: usize) -> bool {
+        match v {
+            Value::Object(o) if o.get("digest").and_then(Value::as_str) == Some(old) => {
+                o.insert("digest".into(), new.into());
+                o.insert("size".into(), size.into());
+                true
+            }
+            Value::Object(o) => o
+                .values_mut()
+                .fold(false, |a, x| retarget(x, old, new, size) | a),
+            Value::Array(a) => a
+                .iter_mut()
+                .fold(false, |a, x| retarget(x, old, new, size) | a),
+            _ => false,
+        }
+    }
+    let new = digest(&bytes);
+    let size = bytes.len();
+    let i = members
+        .iter()
+        .position(|m| m.is(&blob_name(old)))
+        .unwrap_or_else(|| panic!("no member for {old}"));
+    members[i] = Member::file(&blob_name(&new), bytes);
+    let mut parents = Vec::new();
+    for m in members.iter() {
+        if let Ok(mut v) = serde_json::from_slice::<Value>(&m.data) {
+            if retarget(&mut v, old, &new, size) {
+                parents.push((m.name.clone(), serde_json::to_vec(&v).unwrap()));
+            }
+        }
+    }
+    for (name, bytes) in parents {
+        if name == b"index.json" {
+            members.iter_mut().find(|m| m.name == name).unwrap().data = bytes;
+        } else {
+            let hex = String::from_utf8(name).unwrap();
+            let d = format!("sha256:{}", hex.trim_start_matches("blobs/sha256/"));
+            swap_blob(members, &d, bytes);
+        }
+    }
+    new
+}
+
 /// Every file under `dir` (relative paths), to see what a run left behind.
 pub fn files_under(dir: &Path) -> BTreeSet<PathBuf> {
     fn walk(base: &Path, dir: &Path, out: &mut BTreeSet<PathBuf>) {
@@ -253,8 +301,16 @@ impl Setup {
             let new: Vec<_> = after.difference(&before).collect();
             assert!(new.is_empty(), "{case}: the failed import left {new:?}");
         }
-        let repos = self
-            .refs
+        Run {
+            out,
+            requests,
+            repos: self.repos(case),
+        }
+    }
+
+    /// Target repositories of the setup's images under the prefix `HOST/<case>`.
+    pub fn repos(&self, case: &str) -> Vec<String> {
+        self.refs
             .iter()
             .map(|r| {
                 let name = r.rsplit_once(':').unwrap().0;
@@ -265,12 +321,7 @@ impl Setup {
                     md5::compute(name.as_bytes())
                 )
             })
-            .collect();
-        Run {
-            out,
-            requests,
-            repos,
-        }
+            .collect()
     }
 
     /// Imports a tar of `members` (see [`Setup::import`]).
@@ -293,8 +344,13 @@ impl Setup {
     /// the setup got a tag under the case's prefix.
     pub fn assert_refused(&self, run: &Run, needles: &[&str]) {
         assert_failure(&run.out, needles);
+        self.assert_untagged(&run.repos);
+    }
+
+    /// No image of the setup has a tag in `repos` (their target repositories under a prefix).
+    pub fn assert_untagged(&self, repos: &[String]) {
         let c = self.dst.client();
-        for repo in &run.repos {
+        for repo in repos {
             assert_eq!(c.head_manifest(repo, "v1"), 404, "{repo}:v1 was created");
             let r = c.request("GET", &format!("/v2/{repo}/tags/list"), &[], b"");
             let tags: Value = serde_json::from_slice(&r.body).unwrap_or_default();
