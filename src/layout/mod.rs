@@ -6,6 +6,8 @@ pub mod graph;
 pub mod gz;
 pub mod leftovers;
 pub mod members;
+pub mod names;
+pub mod omitted;
 pub mod parts;
 pub mod reader;
 pub mod sparse;
@@ -33,6 +35,8 @@ pub const ANNOT_CONTAINERD_NAME: &str = "io.containerd.image.name";
 pub const ANNOT_PLATFORMS: &str = "io.ferry.platforms";
 /// Digest of the manifest an attached artifact belongs to.
 pub const ANNOT_SUBJECT: &str = "io.ferry.subject";
+/// Top level: digest of the record of blobs a differential bundle left out (`omitted`).
+pub const ANNOT_OMITTED: &str = "io.ferry.omitted";
 
 /// Errors writing or reading a bundle.
 #[derive(Debug, thiserror::Error)]
