@@ -262,30 +262,34 @@ fn kill_during_import_then_rerun_completes() {
     ]));
     let m = dir.path().join("m.json");
     let prefix = format!("{}/team", dst.host);
-    let mut cmd = ferry_cmd(&[
-        "import",
-        bundle.to_str().unwrap(),
-        "--to",
-        &prefix,
-        "--mapping-out",
-        m.to_str().unwrap(),
-        "-j",
-        "1",
-    ]);
-    cmd.stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
-    let mut child = cmd.spawn().unwrap();
-    // Kill it as soon as the first blob upload completed.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while count(&dst, "PUT", "/blobs/uploads/") == 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(5));
+    // Killed twice, after the first and after the third completed blob upload.
+    for kill_after in [1, 3] {
+        let mut cmd = ferry_cmd(&[
+            "import",
+            bundle.to_str().unwrap(),
+            "--to",
+            &prefix,
+            "--mapping-out",
+            m.to_str().unwrap(),
+            "-j",
+            "1",
+        ]);
+        cmd.stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while count(&dst, "PUT", "/blobs/uploads/") < kill_after
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        assert!(
+            !status.success(),
+            "the import finished before it could be killed (after {kill_after})"
+        );
     }
-    child.kill().unwrap();
-    let status = child.wait().unwrap();
-    assert!(
-        !status.success(),
-        "the import finished before it could be killed"
-    );
     assert!(!m.exists(), "a killed import wrote its mapping file");
     let target = hashed(&prefix, &format!("{}/kill/app", src.host));
     let repo = target
@@ -300,8 +304,8 @@ fn kill_during_import_then_rerun_completes() {
     assert_success(&o);
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(
-        summary["blobs"]["existing"].as_u64().unwrap() >= 1,
-        "the rerun uploaded everything again"
+        summary["blobs"]["existing"].as_u64().unwrap() >= 3,
+        "the rerun uploaded blobs the killed runs had already pushed: {summary}"
     );
     assert_eq!(
         digest(&skopeo_inspect_raw(&dst.host, &format!("{repo}:v1"), &[])),
