@@ -24,6 +24,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Show what a bundle holds: images, platforms, sizes, signatures and other artifacts.
     Inspect(InspectArgs),
+    /// List the blobs a target registry already holds, for `export --since-inventory`.
+    Inventory(InventoryArgs),
 }
 
 /// Registry connection settings shared by commands that talk to registries.
@@ -93,6 +95,13 @@ pub struct ExportArgs {
     /// OCI referrers to carry: `all` (default), `none`, or artifact types; repeatable.
     #[arg(long = "referrers", value_name = "all|none|TYPE")]
     pub referrers: Vec<String>,
+    /// Differential bundle: leave out the layers this earlier bundle carried (or left out
+    /// itself); any form ferry reads; repeatable.
+    #[arg(long = "since", value_name = "BUNDLE")]
+    pub since: Vec<PathBuf>,
+    /// Differential bundle: leave out the layers `ferry inventory` found in the target.
+    #[arg(long = "since-inventory", value_name = "FILE")]
+    pub since_inventory: Vec<PathBuf>,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -239,4 +248,40 @@ pub struct InspectArgs {
     /// Print the same data as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// A bundle (.tar, split parts, .tar.gz, directory) or an image list of original
+    /// references (text, YAML or JSON, as `export -f` reads).
+    #[arg(value_name = "BUNDLE-OR-LIST", required_unless_present = "file")]
+    pub input: Option<PathBuf>,
+    /// Read this file as an image list, whatever it looks like.
+    #[arg(
+        short = 'f',
+        long = "file",
+        value_name = "FILE",
+        conflicts_with = "input"
+    )]
+    pub file: Option<PathBuf>,
+    /// Target prefix, as given to `ferry import --to` (`reg.local/team`).
+    #[arg(long, value_name = "PREFIX")]
+    pub to: String,
+    /// Name mapping, as for import: `hashed` (default), `path`, or a JSON/YAML file.
+    #[arg(long, default_value = "hashed", value_name = "hashed|path|FILE")]
+    pub mapping: String,
+    /// Repository for bundle entries that carry only a tag (bundles written by skopeo).
+    #[arg(long, value_name = "REPO")]
+    pub name: Option<String>,
+    /// Where to write the inventory (JSON); default: standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Requests in flight at once.
+    #[arg(long, short = 'j', default_value_t = 8, value_name = "N")]
+    pub jobs: usize,
+    /// No summary line on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }

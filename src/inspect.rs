@@ -4,6 +4,8 @@
 //! image's index or manifests, nested when artifacts are attached to artifacts. Read only;
 //! blobs are not hashed (that is `verify`).
 
+mod omitted;
+
 use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::path::Path;
@@ -17,6 +19,7 @@ use crate::layout::LayoutError;
 use crate::manifest::{Parsed, RawManifest};
 use crate::platform::Platform;
 use crate::progress::human;
+pub use omitted::OmittedLayer;
 
 /// Why a bundle cannot be inspected at all.
 #[derive(Debug, thiserror::Error)]
@@ -69,12 +72,18 @@ pub struct ImageInfo {
     pub kept_platforms: Option<Vec<String>>,
     pub platforms: Vec<PlatformInfo>,
     pub attached: Vec<Attached>,
+    /// Layers a differential bundle left out on purpose (the target has them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub omitted: Vec<OmittedLayer>,
 }
 
 /// What `inspect` found.
 #[derive(Debug, Clone, Serialize)]
 pub struct Inspection {
     pub bundle: String,
+    /// A differential bundle's record of what it left out (`io.ferry.omitted`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub omitted: Option<crate::layout::omitted::Summary>,
     pub images: Vec<ImageInfo>,
     /// Attached artifacts whose subject is not in any exported image.
     pub unattached: Vec<Attached>,
@@ -114,6 +123,7 @@ pub fn inspect(path: &Path) -> Result<Inspection, InspectError> {
                 .map(|k| k.iter().map(Platform::to_string).collect()),
             platforms: platforms(&bundle, e, g),
             attached,
+            omitted: omitted::layers(g),
         });
     }
     let mut unattached = Vec::new();
@@ -131,6 +141,7 @@ pub fn inspect(path: &Path) -> Result<Inspection, InspectError> {
     }
     Ok(Inspection {
         bundle: path.display().to_string(),
+        omitted: crate::layout::omitted::Summary::of(&bundle),
         images,
         unattached,
         problems,
@@ -332,12 +343,14 @@ impl Inspection {
     pub fn text(&self) -> String {
         let mut s = String::new();
         let _ = writeln!(s, "bundle {}", self.bundle);
+        omitted::write_summary(&mut s, self.omitted.as_ref());
         for i in &self.images {
             let _ = writeln!(s);
             let _ = writeln!(s, "{}", i.reference);
             let _ = writeln!(s, "├─ digest      {}", i.digest);
             let _ = writeln!(s, "├─ media type  {}", i.media_type);
             let _ = writeln!(s, "├─ size        {}", size_text(i.size, Some(i.blobs)));
+            omitted::write_layers(&mut s, &i.omitted);
             let sparse = match &i.kept_platforms {
                 Some(k) => format!(" (sparse: kept {})", k.join(", ")),
                 None => String::new(),

@@ -1,6 +1,7 @@
 //! The `ferry` binary: parse arguments, call the library, print, map to an exit code.
 
 mod cli;
+mod cli_inventory;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use clap::Parser;
 
 use cli::{Cli, Command, ExportArgs, ImportArgs, MapArgs, OutputArgs, RegistryArgs};
 use cli::{InspectArgs, VerifyArgs};
+use ferry::export::since::Since;
 use ferry::progress::Mode;
 use ferry::reference::Reference;
 use ferry::registry::{CliCredential, Client, ClientOptions, Credential, TransportOptions};
@@ -32,6 +34,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Map(a) => map(a),
         Command::Verify(a) => verify(a),
         Command::Inspect(a) => inspect(a),
+        Command::Inventory(a) => cli_inventory::run(a),
     }
 }
 
@@ -147,6 +150,9 @@ fn export(a: ExportArgs) -> Result<ExitCode> {
         discovery: discovery(&a),
         keep_going: a.keep_going,
         split_size: a.split_size,
+        since: (a.since.iter().cloned().map(Since::Bundle))
+            .chain(a.since_inventory.iter().cloned().map(Since::Inventory))
+            .collect(),
     };
     let summary = ferry::export(&client, &opts)?;
     for w in &summary.warnings {

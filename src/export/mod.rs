@@ -3,6 +3,7 @@
 pub mod attached;
 mod fetch;
 pub mod plan;
+pub mod since;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use crate::layout::stream::StreamOutput;
 use crate::layout::tar::TarPlan;
 use crate::layout::writer::TempOutput;
 use crate::layout::{index_json, LayoutError, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
+use crate::layout::{omitted::MAX_RECORD_SIZE, ANNOT_OMITTED};
 use crate::manifest::ManifestError;
 use crate::platform::Platform;
 use crate::progress::{human, Mode, Progress};
@@ -48,6 +50,8 @@ pub struct ExportOptions {
     pub keep_going: bool,
     /// Write parts of at most this many bytes (`NAME.000`, … and `NAME.parts.json`).
     pub split_size: Option<u64>,
+    /// What the other side already has: its layers are left out (a differential bundle).
+    pub since: Vec<since::Since>,
 }
 
 /// Errors of an export; each names the image and, where it applies, the blob and registry.
@@ -94,6 +98,12 @@ pub enum ExportError {
     Layout(#[from] LayoutError),
     #[error("{0}")]
     Input(String),
+    #[error("{flag} {path}: {detail}")]
+    Since {
+        flag: &'static str,
+        path: PathBuf,
+        detail: String,
+    },
     #[error("cancelled after another download failed")]
     Cancelled,
     #[error("{} image(s) failed, nothing was written (use --keep-going to export the rest):\n  {}", .0.len(), .0.join("\n  "))]
@@ -123,6 +133,9 @@ pub struct ExportSummary {
     pub blobs: usize,
     pub bytes: u64,
     pub bundle_bytes: u64,
+    /// Layers left out because the other side has them (`--since`), and their bytes.
+    pub omitted_blobs: usize,
+    pub omitted_bytes: u64,
     pub seconds: f64,
     pub warnings: Vec<String>,
 }
@@ -171,6 +184,7 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
             "no images given: name at least one IMAGE or use -f FILE".into(),
         ));
     }
+    let held = since::Held::load(&opts.since)?;
     let note = Progress::new("export", 0, opts.progress);
     let mut planner = Planner::new(client, &opts.platforms);
     planner.discovery = opts.discovery.clone();
@@ -190,7 +204,7 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
     if !failed.is_empty() && (!opts.keep_going || failed.len() == refs.len()) {
         return Err(ExportError::Failed(failed));
     }
-    let plan = planner.plan;
+    let mut plan = planner.plan;
     let mut warnings = Vec::new();
     for img in &plan.images {
         if !img.missing.is_empty() {
@@ -209,7 +223,23 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
             ));
         }
     }
-    let index = index_json(&plan.entries, &Default::default());
+    let mut annotations = std::collections::BTreeMap::new();
+    let omitted = since::omit(&mut plan, &held);
+    if let Some(record) = &omitted {
+        let bytes = record.to_bytes();
+        if bytes.len() as u64 > MAX_RECORD_SIZE {
+            return Err(ExportError::Input(format!("the record of {} omitted layers would be {} bytes, over the {MAX_RECORD_SIZE}-byte limit: export fewer images per bundle", record.blobs.len(), bytes.len())));
+        }
+        let d = Digest::sha256_of(&bytes);
+        annotations.insert(ANNOT_OMITTED.to_string(), d.to_string());
+        plan.inline.insert(d, (Role::Config, bytes));
+    }
+    if !opts.since.is_empty() && omitted.is_none() {
+        warnings.push(
+            "--since: the other side has none of these layers; the bundle is complete".into(),
+        );
+    }
+    let index = index_json(&plan.entries, &annotations);
     // Member order: layout files, then manifests, configs, layers, each by digest.
     let mut order: Vec<(Role, &Digest, u64, Source)> = Vec::new();
     for (d, (role, bytes)) in &plan.inline {
@@ -307,6 +337,8 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
                 .map(|(_, b)| b.len() as u64)
                 .sum::<u64>(),
         bundle_bytes: tar.total,
+        omitted_blobs: omitted.as_ref().map_or(0, |r| r.blobs.len()),
+        omitted_bytes: omitted.as_ref().map_or(0, |r| r.total_size()),
         images: plan.images,
         attached: plan.attached,
         failed,
@@ -330,6 +362,14 @@ impl ExportSummary {
             human(self.bytes),
             self.output,
             self.seconds
-        )
+        ) + &if self.omitted_blobs > 0 {
+            format!(
+                "; left out {} layer(s) ({}) the other side has (io.ferry.omitted)",
+                self.omitted_blobs,
+                human(self.omitted_bytes)
+            )
+        } else {
+            String::new()
+        }
     }
 }

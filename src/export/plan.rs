@@ -30,6 +30,9 @@ pub struct BlobSource {
     pub urls: Vec<String>,
     /// The image that first needed it, for messages.
     pub image: String,
+    /// Every source repository (`registry/path`) whose images use it, in order of first use:
+    /// a differential bundle records them for the omitted blobs.
+    pub repositories: Vec<String>,
 }
 
 /// One exported image, for the summary.
@@ -52,7 +55,8 @@ pub struct Mark {
     images: usize,
     attached: usize,
     inline: BTreeSet<Digest>,
-    blobs: BTreeSet<Digest>,
+    /// Each blob with how many repositories it had.
+    blobs: BTreeMap<Digest, usize>,
 }
 
 /// Everything the bundle will hold.
@@ -75,7 +79,11 @@ impl Plan {
             images: self.images.len(),
             attached: self.attached.len(),
             inline: self.inline.keys().cloned().collect(),
-            blobs: self.blobs.keys().cloned().collect(),
+            blobs: self
+                .blobs
+                .iter()
+                .map(|(d, b)| (d.clone(), b.repositories.len()))
+                .collect(),
         }
     }
 
@@ -85,7 +93,13 @@ impl Plan {
         self.images.truncate(m.images);
         self.attached.truncate(m.attached);
         self.inline.retain(|d, _| m.inline.contains(d));
-        self.blobs.retain(|d, _| m.blobs.contains(d));
+        self.blobs.retain(|d, b| match m.blobs.get(d) {
+            Some(n) => {
+                b.repositories.truncate(*n);
+                true
+            }
+            None => false,
+        });
     }
 }
 
@@ -362,7 +376,13 @@ impl<'a> Planner<'a> {
             .map(|c| (Role::Config, c))
             .chain(layers.into_iter().map(|l| (Role::Layer, l)));
         for (role, c) in items {
-            if self.plan.inline.contains_key(&c.digest) || self.plan.blobs.contains_key(&c.digest) {
+            if let Some(b) = self.plan.blobs.get_mut(&c.digest) {
+                if !b.repositories.contains(&r.name()) {
+                    b.repositories.push(r.name());
+                }
+                continue;
+            }
+            if self.plan.inline.contains_key(&c.digest) {
                 continue;
             }
             self.plan.blobs.insert(
@@ -374,6 +394,7 @@ impl<'a> Planner<'a> {
                     from: r.clone(),
                     urls: c.descriptor.urls.clone(),
                     image: image.to_string(),
+                    repositories: vec![r.name()],
                 },
             );
         }

@@ -1,5 +1,6 @@
 //! `ferry import`: check a bundle, map names one to one, push children first (DESIGN §4, §7).
 
+mod omitted;
 mod pipe;
 mod plan;
 mod push;
@@ -19,7 +20,7 @@ use crate::mapping::{Mapper, MappingError, Scheme};
 use crate::progress::{human, Mode, Progress};
 use crate::reference::Reference;
 use crate::registry::{Client, RegistryError};
-pub use plan::ImageGraph;
+pub use plan::{read_plan, ImageGraph};
 pub use push::BlobStats;
 use push::{target, BlobWork};
 pub use sparse::SparsePolicy;
@@ -79,6 +80,8 @@ pub enum ImportError {
     Overwrite(String),
     #[error("writing the mapping file {path}: {detail}")]
     MappingFile { path: PathBuf, detail: String },
+    #[error("{0}")]
+    Omitted(String),
 }
 
 /// A tag that pointed elsewhere before the import.
@@ -98,6 +101,8 @@ pub struct ImportSummary {
     pub manifests: usize,
     pub blobs: BlobStats,
     pub moved_tags: Vec<MovedTag>,
+    /// Layers a differential bundle left out that its images use (checked in the target).
+    pub omitted: usize,
     pub dry_run: bool,
     pub seconds: f64,
     pub warnings: Vec<String>,
@@ -203,6 +208,7 @@ fn run(
         manifests,
         blobs: BlobStats::default(),
         moved_tags: Vec::new(),
+        omitted: omitted::count(&prepared),
         dry_run: opts.dry_run,
         seconds: 0.0,
         warnings,
@@ -211,14 +217,16 @@ fn run(
         summary.seconds = start.elapsed().as_secs_f64();
         return Ok(summary);
     }
+    let mounts = omitted::check(client, bundle, &mapper, &prepared, opts.jobs)?;
     summary.moved_tags = check_tags(client, &prepared, opts.no_overwrite)?;
+    let before = omitted::mount(client, &mounts, opts.jobs)?;
     let mut work = blob_work(&prepared);
     for w in &mut work {
         w.location = bundle.part_note(&w.digest.layout_path());
     }
     let total: u64 = work.iter().map(|w| w.size).sum();
     let progress = Progress::new("import", total, opts.progress);
-    summary.blobs = push_blobs(&work, &progress)?;
+    summary.blobs = omitted::add(push_blobs(&work, &progress)?, before);
     progress.finish();
     let pending = push_all_manifests(client, &prepared, opts.jobs)?;
     referrers::update_fallback_tags(client, &pending)?;

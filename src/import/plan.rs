@@ -35,6 +35,8 @@ pub struct ImageGraph {
     pub absent: BTreeMap<Digest, String>,
     /// Attached artifact: the manifest it belongs to.
     pub subject: Option<Digest>,
+    /// Layers a differential bundle left out on purpose (`io.ferry.omitted`), with sizes.
+    pub omitted: BTreeMap<Digest, u64>,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +85,10 @@ pub fn read_plan(bundle: &Bundle, name: Option<&str>) -> Result<Vec<ImageGraph>,
     let idx: IndexFile = serde_json::from_slice(bundle.index_json())
         .map_err(|e| ImportError::Bundle(format!("index.json is not a valid OCI index: {e}")))?;
     let index_digest = Digest::sha256_of(bundle.index_json());
+    let left_out = crate::layout::omitted::read(bundle)
+        .map_err(|e| ImportError::Bundle(e.to_string()))?
+        .map(|(_, r)| r.sizes())
+        .unwrap_or_default();
     let mut unnamed = Vec::new();
     let mut graphs: Vec<ImageGraph> = Vec::new();
     for desc in idx.manifests {
@@ -107,7 +113,7 @@ pub fn read_plan(bundle: &Bundle, name: Option<&str>) -> Result<Vec<ImageGraph>,
             }
             continue;
         }
-        graphs.push(walk_entry(bundle, &e, recorded, reference)?);
+        graphs.push(walk_entry(bundle, &e, recorded, reference, &left_out)?);
     }
     if !unnamed.is_empty() {
         return Err(ImportError::NeedsName(unnamed.join(", ")));
@@ -132,6 +138,7 @@ fn walk_entry(
     e: &Checked,
     recorded: String,
     reference: Reference,
+    left_out: &BTreeMap<Digest, u64>,
 ) -> Result<ImageGraph, ImportError> {
     let a = &e.descriptor.annotations;
     let sparse =
@@ -159,9 +166,10 @@ fn walk_entry(
         sparse,
         absent: BTreeMap::new(),
         subject,
+        omitted: BTreeMap::new(),
     };
     let mut seen = BTreeSet::new();
-    walk(bundle, &mut g, root, &mut seen, 0)?;
+    walk(bundle, &mut g, root, &mut seen, 0, left_out)?;
     Ok(g)
 }
 
@@ -200,6 +208,7 @@ fn walk(
     m: RawManifest,
     seen: &mut BTreeSet<Digest>,
     depth: usize,
+    left_out: &BTreeMap<Digest, u64>,
 ) -> Result<(), ImportError> {
     let image = g.recorded.clone();
     if depth > 16 || !seen.insert(m.digest.clone()) {
@@ -217,7 +226,7 @@ fn walk(
                 match read_manifest(bundle, &image, c)? {
                     Some(child) => {
                         if !g.manifests.iter().any(|x| x.digest == child.digest) {
-                            walk(bundle, g, child, seen, depth + 1)?;
+                            walk(bundle, g, child, seen, depth + 1, left_out)?;
                         }
                     }
                     None => {
@@ -243,6 +252,11 @@ fn walk(
         Parsed::Manifest { config, layers } => {
             for (i, c) in config.iter().chain(layers.iter()).enumerate() {
                 let is_config = i == 0 && config.is_some();
+                let absent = || Ok::<_, ImportError>(bundle.blob_size(&c.digest)?.is_none());
+                if !is_config && left_out.get(&c.digest) == Some(&c.size) && absent()? {
+                    g.omitted.insert(c.digest.clone(), c.size);
+                    continue;
+                }
                 let size = match bundle.blob_size(&c.digest)? {
                     // A pipe: layers are still to come; their size and digest are checked as
                     // they stream to the registry.

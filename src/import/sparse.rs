@@ -124,6 +124,7 @@ mod tests {
                 .map(|d| (d.clone(), "linux/amd64".to_string()))
                 .collect(),
             subject: None,
+            omitted: BTreeMap::new(),
         };
         (g, child, root)
     }

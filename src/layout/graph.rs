@@ -58,6 +58,8 @@ pub struct Entry {
     pub kept: Option<Vec<Platform>>,
     /// The manifest this attached artifact belongs to (`io.ferry.subject`).
     pub subject: Option<Digest>,
+    /// Bundle-wide: layers a differential bundle left out (`io.ferry.omitted`), with sizes.
+    pub omitted: std::sync::Arc<BTreeMap<Digest, u64>>,
 }
 
 impl Entry {
@@ -92,6 +94,7 @@ pub fn read_entries(bundle: &Bundle) -> Result<Entries, GraphError> {
         .as_object()
         .ok_or_else(|| GraphError::Index("it is not a JSON object".into()))?;
     let mut out = Entries::default();
+    let omitted = std::sync::Arc::new(super::omitted::sizes_or_problem(bundle, &mut out.problems));
     match obj.get("schemaVersion") {
         Some(Value::Number(n)) if n.as_i64() == Some(2) => {}
         other => out.problems.push(format!(
@@ -161,6 +164,7 @@ pub fn read_entries(bundle: &Bundle) -> Result<Entries, GraphError> {
             descriptor,
             kept,
             subject,
+            omitted: omitted.clone(),
         });
     }
     let links = out
@@ -212,6 +216,8 @@ pub struct Graph {
     pub absent: Vec<Absent>,
     /// Every blob present that the entry uses (manifests included): digest → (size, role).
     pub blobs: BTreeMap<Digest, (u64, Role)>,
+    /// Layers left out of a differential bundle on purpose: digest → size.
+    pub omitted: BTreeMap<Digest, u64>,
     pub problems: Vec<String>,
 }
 
@@ -328,7 +334,7 @@ fn visit(
         Parsed::Manifest { config, layers } => {
             let roles = config.iter().map(|c| (c, Role::Config));
             for (b, role) in roles.chain(layers.iter().map(|l| (l, Role::Layer))) {
-                check_blob(bundle, &image, &c.digest, b, role, g);
+                check_blob(bundle, &image, &c.digest, b, role, g, &entry.omitted);
             }
             node.config = config;
             node.layers = layers;
@@ -383,6 +389,7 @@ fn check_blob(
     b: &Checked,
     role: Role,
     g: &mut Graph,
+    omitted: &BTreeMap<Digest, u64>,
 ) {
     match bundle.blob_size(&b.digest) {
         Ok(Some(size)) if size == b.size => {
@@ -394,6 +401,9 @@ fn check_blob(
             b.digest.layout_path(),
             b.size
         )),
+        Ok(None) if role == Role::Layer && omitted.get(&b.digest) == Some(&b.size) => {
+            g.omitted.insert(b.digest.clone(), b.size);
+        }
         Ok(None) => g.problems.push(missing(image, role.name(), &b.digest)),
         Err(e) => g.problems.push(format!("{image}: {e}")),
     }

@@ -171,12 +171,14 @@ fn hash_range(file: &Arc<Parts>, loc: Location) -> io::Result<Digest> {
 impl Bundle {
     /// Opens a `.tar`, `.tar.gz` or layout directory and reads `index.json`.
     pub fn open(path: &Path) -> Result<Bundle, LayoutError> {
-        let meta = std::fs::metadata(path).map_err(|e| io_err(path, "open", e))?;
         let source = if let Some(manifest) = parts::manifest_for(path) {
             let file = Arc::new(Parts::open_manifest(&manifest)?);
             let members = index_tar(path, &file)?;
             Source::Tar { file, members }
-        } else if meta.is_dir() {
+        } else if std::fs::metadata(path)
+            .map_err(|e| io_err(path, "open", e))?
+            .is_dir()
+        {
             Source::Dir(path.to_path_buf())
         } else {
             let file = File::open(path).map_err(|e| io_err(path, "open", e))?;

@@ -67,6 +67,9 @@ pub struct ImageReport {
     pub ok: bool,
     /// Children left out on purpose: `linux/arm64/v8 sha256:…`.
     pub absent: Vec<String>,
+    /// Layers a differential bundle left out on purpose: `sha256:… (N bytes)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub omitted: Vec<String>,
     /// The image's own manifest first, then each other signed manifest.
     pub signatures: Vec<ManifestSignature>,
 }
@@ -82,6 +85,9 @@ pub struct VerifyReport {
     /// Entries attached to others (signatures, attestations, SBOMs, referrers).
     pub attached: usize,
     pub deep: Option<DeepReport>,
+    /// A differential bundle's record of the layers it left out (`io.ferry.omitted`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub omitted: Option<crate::layout::omitted::Summary>,
     /// The key signatures were checked with.
     pub key: Option<String>,
     /// Every problem, one message each, naming the image and the digest or member.
@@ -228,6 +234,7 @@ pub fn verify(opts: &VerifyOptions) -> Result<VerifyReport, VerifyError> {
             .filter(|e| e.subject.is_some())
             .count(),
         deep,
+        omitted: crate::layout::omitted::Summary::of(&bundle),
         key: opts.key.as_ref().map(|k| k.display().to_string()),
         problems,
     })
@@ -287,6 +294,11 @@ fn image_report(
         media_type,
         ok: !bad_images.contains(g.image.as_str()),
         absent,
+        omitted: g
+            .omitted
+            .iter()
+            .map(|(d, size)| format!("{d} ({size} bytes)"))
+            .collect(),
         signatures,
     }
 }

@@ -42,6 +42,9 @@ impl VerifyReport {
                 );
             }
         }
+        if let Some(o) = &self.omitted {
+            let _ = writeln!(s, "{}", o.line());
+        }
         if let Some(k) = &self.key {
             let _ = writeln!(s, "key: {k}");
         }
@@ -50,6 +53,9 @@ impl VerifyReport {
             let _ = writeln!(s, "image {}  {}  {verdict}", i.reference, i.digest);
             for a in &i.absent {
                 let _ = writeln!(s, "  absent on purpose: {a}");
+            }
+            for o in &i.omitted {
+                let _ = writeln!(s, "  layer omitted on purpose (differential): {o}");
             }
             for m in &i.signatures {
                 let _ = writeln!(s, "  {} {}: {}", m.what, m.digest, m.signature);

@@ -1,0 +1,41 @@
+//! `ferry inventory`: the binary's side (arguments in, inventory file and summary line out);
+//! kept apart from `main.rs` so that file stays one screenful per command.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+
+use crate::cli::InventoryArgs;
+use ferry::inventory::{detect, InventoryOptions, Source};
+use ferry::reference::Reference;
+
+/// Takes the inventory and writes it to `-o FILE` (or stdout).
+pub fn run(a: InventoryArgs) -> Result<ExitCode> {
+    let prefix = Reference::parse(&format!("{}/x", a.to.trim_end_matches('/')))
+        .with_context(|| format!("--to {:?} is not a registry prefix (host[/path])", a.to))?;
+    let client = crate::client(&a.registry, Some(&prefix.registry))?;
+    let source = match (&a.file, &a.input) {
+        (Some(f), _) => Source::List(f.clone()),
+        (None, Some(p)) if p.as_os_str() == "-" => {
+            anyhow::bail!("ferry inventory reads a bundle or list from a file, not from a pipe")
+        }
+        (None, Some(p)) => detect(p),
+        (None, None) => anyhow::bail!("give a bundle, or an image list with -f FILE"),
+    };
+    let opts = InventoryOptions {
+        source,
+        to: a.to.clone(),
+        mapping: crate::mapping_choice(&a.mapping),
+        name: a.name.clone(),
+        jobs: a.jobs.max(1),
+    };
+    let inv = ferry::inventory::inventory(&client, &opts)?;
+    match &a.output {
+        Some(p) if p.as_os_str() != "-" => inv.write(p)?,
+        _ => print!("{}", String::from_utf8_lossy(&inv.to_bytes())),
+    }
+    if !a.quiet {
+        eprintln!("{}", inv.line());
+    }
+    Ok(ExitCode::SUCCESS)
+}
