@@ -5,7 +5,8 @@
 mod common;
 
 use common::cosign::*;
-use common::http_proxy::{referrers_api, HttpProxy};
+use common::http_proxy::HttpProxy;
+use common::referrers_api::referrers_api;
 use common::*;
 use serde_json::{json, Value};
 

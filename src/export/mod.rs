@@ -3,7 +3,9 @@
 pub mod attached;
 mod fetch;
 pub mod plan;
+mod rollback;
 pub mod since;
+mod single;
 
 use std::io::Write;
 use std::path::PathBuf;

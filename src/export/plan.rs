@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::ExportError;
-use crate::digest::{Digest, VerifyingReader};
+use crate::digest::Digest;
 use crate::layout::{IndexEntry, ANNOT_PLATFORMS, ANNOT_SUBJECT};
-use crate::manifest::{Checked, Parsed, RawManifest, MAX_MANIFEST_SIZE};
+use crate::manifest::{Checked, Parsed, RawManifest};
 use crate::platform::Platform;
 use crate::reference::Reference;
 use crate::registry::Client;
@@ -49,16 +49,6 @@ pub struct ImagePlan {
     pub missing: Vec<String>,
 }
 
-/// Where a plan stood before an image was added, to take a failed image back out.
-pub struct Mark {
-    entries: usize,
-    images: usize,
-    attached: usize,
-    inline: BTreeSet<Digest>,
-    /// Each blob with how many repositories it had.
-    blobs: BTreeMap<Digest, usize>,
-}
-
 /// Everything the bundle will hold.
 #[derive(Debug, Default)]
 pub struct Plan {
@@ -71,46 +61,15 @@ pub struct Plan {
     pub attached: Vec<String>,
 }
 
-impl Plan {
-    /// Remembers the current content.
-    pub fn mark(&self) -> Mark {
-        Mark {
-            entries: self.entries.len(),
-            images: self.images.len(),
-            attached: self.attached.len(),
-            inline: self.inline.keys().cloned().collect(),
-            blobs: self
-                .blobs
-                .iter()
-                .map(|(d, b)| (d.clone(), b.repositories.len()))
-                .collect(),
-        }
-    }
-
-    /// Removes what was added since `m`.
-    pub fn rollback(&mut self, m: Mark) {
-        self.entries.truncate(m.entries);
-        self.images.truncate(m.images);
-        self.attached.truncate(m.attached);
-        self.inline.retain(|d, _| m.inline.contains(d));
-        self.blobs.retain(|d, b| match m.blobs.get(d) {
-            Some(n) => {
-                b.repositories.truncate(*n);
-                true
-            }
-            None => false,
-        });
-    }
-}
-
+/// What one image's walk learned about its platforms.
 #[derive(Default)]
-struct PlatformAcc {
+pub(super) struct PlatformAcc {
     /// Kept platform manifests (not attestations): subjects for signature discovery.
-    manifests: Vec<Digest>,
-    available: Vec<Platform>,
-    kept: Vec<Platform>,
-    matched: BTreeSet<usize>,
-    dropped_any: bool,
+    pub(super) manifests: Vec<Digest>,
+    pub(super) available: Vec<Platform>,
+    pub(super) kept: Vec<Platform>,
+    pub(super) matched: BTreeSet<usize>,
+    pub(super) dropped_any: bool,
 }
 
 /// Walks graphs for one export.
@@ -138,7 +97,11 @@ impl<'a> Planner<'a> {
         }
     }
 
-    fn registry_err(&self, image: &str, source: crate::registry::RegistryError) -> ExportError {
+    pub(super) fn registry_err(
+        &self,
+        image: &str,
+        source: crate::registry::RegistryError,
+    ) -> ExportError {
         ExportError::registry(image, source)
     }
 
@@ -398,64 +361,5 @@ impl<'a> Planner<'a> {
                 },
             );
         }
-    }
-
-    /// `--platform` on a single manifest: read its config's platform and refuse a mismatch.
-    fn check_single(
-        &mut self,
-        r: &Reference,
-        image: &str,
-        config: Option<&Checked>,
-        acc: &mut PlatformAcc,
-    ) -> Result<(), ExportError> {
-        let Some(c) = config else {
-            return Err(ExportError::Input(format!("{image} is a single manifest without a config, so it has no platform to match --platform against")));
-        };
-        if c.size > MAX_MANIFEST_SIZE {
-            return Err(ExportError::Input(format!(
-                "{image}: config {} is {} bytes, too large to read its platform",
-                c.digest, c.size
-            )));
-        }
-        let stream = self
-            .client
-            .open_blob(r, &c.digest, &c.descriptor.urls, 0)
-            .map_err(|e| self.registry_err(image, e))?;
-        let mut v = VerifyingReader::new(stream.reader, c.digest.clone(), c.size);
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut v, &mut bytes).map_err(|e| ExportError::Blob {
-            image: image.into(),
-            digest: c.digest.clone(),
-            registry: r.registry.clone(),
-            detail: e.to_string(),
-        })?;
-        v.finish().map_err(|e| ExportError::Blob {
-            image: image.into(),
-            digest: c.digest.clone(),
-            registry: r.registry.clone(),
-            detail: e.to_string(),
-        })?;
-        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        if let Some(p) = Platform::from_json(&json) {
-            acc.available.push(p.clone());
-            let hits: Vec<usize> = self
-                .wanted
-                .iter()
-                .enumerate()
-                .filter(|(_, w)| p.matches(w))
-                .map(|(i, _)| i)
-                .collect();
-            if !hits.is_empty() {
-                acc.matched.extend(hits);
-                acc.kept.push(p);
-            }
-        }
-        if acc.matched.is_empty() {
-            return Ok(()); // add_image reports it with the platform found
-        }
-        self.plan
-            .inline
-            .insert(c.digest.clone(), (Role::Config, bytes));
-        Ok(())
     }
 }

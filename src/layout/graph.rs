@@ -25,25 +25,7 @@ pub enum GraphError {
     Index(String),
 }
 
-/// What a blob is to the image that uses it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Manifest,
-    Config,
-    Layer,
-}
-
-impl Role {
-    /// `manifest`, `config` or `layer`, for messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Manifest => "manifest",
-            Role::Config => "config",
-            Role::Layer => "layer",
-        }
-    }
-}
+pub use super::Role;
 
 /// One `index.json` entry with the annotations ferry reads.
 #[derive(Debug, Clone)]

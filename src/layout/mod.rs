@@ -38,6 +38,26 @@ pub const ANNOT_SUBJECT: &str = "io.ferry.subject";
 /// Top level: digest of the record of blobs a differential bundle left out (`omitted`).
 pub const ANNOT_OMITTED: &str = "io.ferry.omitted";
 
+/// What a blob is to the image that uses it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Manifest,
+    Config,
+    Layer,
+}
+
+impl Role {
+    /// `manifest`, `config` or `layer`, for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Manifest => "manifest",
+            Role::Config => "config",
+            Role::Layer => "layer",
+        }
+    }
+}
+
 /// Errors writing or reading a bundle.
 #[derive(Debug, thiserror::Error)]
 pub enum LayoutError {

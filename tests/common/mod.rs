@@ -12,10 +12,12 @@ pub mod images;
 pub mod layout;
 pub mod pki;
 pub mod proxy;
+pub mod referrers_api;
 pub mod registry;
 pub mod registry_ops;
 pub mod s3;
 pub mod snapshot;
+pub mod tarball;
 pub mod token;
 pub mod upload;
 

@@ -1,0 +1,69 @@
+//! `--platform` against a single manifest (not an index): its config names the platform.
+
+use super::plan::{Planner, PlatformAcc, Role};
+use super::ExportError;
+use crate::digest::VerifyingReader;
+use crate::manifest::{Checked, MAX_MANIFEST_SIZE};
+use crate::platform::Platform;
+use crate::reference::Reference;
+
+impl Planner<'_> {
+    /// `--platform` on a single manifest: read its config's platform and refuse a mismatch.
+    pub(super) fn check_single(
+        &mut self,
+        r: &Reference,
+        image: &str,
+        config: Option<&Checked>,
+        acc: &mut PlatformAcc,
+    ) -> Result<(), ExportError> {
+        let Some(c) = config else {
+            return Err(ExportError::Input(format!("{image} is a single manifest without a config, so it has no platform to match --platform against")));
+        };
+        if c.size > MAX_MANIFEST_SIZE {
+            return Err(ExportError::Input(format!(
+                "{image}: config {} is {} bytes, too large to read its platform",
+                c.digest, c.size
+            )));
+        }
+        let stream = self
+            .client
+            .open_blob(r, &c.digest, &c.descriptor.urls, 0)
+            .map_err(|e| self.registry_err(image, e))?;
+        let mut v = VerifyingReader::new(stream.reader, c.digest.clone(), c.size);
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut v, &mut bytes).map_err(|e| ExportError::Blob {
+            image: image.into(),
+            digest: c.digest.clone(),
+            registry: r.registry.clone(),
+            detail: e.to_string(),
+        })?;
+        v.finish().map_err(|e| ExportError::Blob {
+            image: image.into(),
+            digest: c.digest.clone(),
+            registry: r.registry.clone(),
+            detail: e.to_string(),
+        })?;
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        if let Some(p) = Platform::from_json(&json) {
+            acc.available.push(p.clone());
+            let hits: Vec<usize> = self
+                .wanted
+                .iter()
+                .enumerate()
+                .filter(|(_, w)| p.matches(w))
+                .map(|(i, _)| i)
+                .collect();
+            if !hits.is_empty() {
+                acc.matched.extend(hits);
+                acc.kept.push(p);
+            }
+        }
+        if acc.matched.is_empty() {
+            return Ok(()); // add_image reports it with the platform found
+        }
+        self.plan
+            .inline
+            .insert(c.digest.clone(), (Role::Config, bytes));
+        Ok(())
+    }
+}
