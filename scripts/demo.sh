@@ -51,10 +51,18 @@ echo "== index.json of the arm64 bundle"
 tar xOf "$WORK/arm64.tar" index.json
 echo "== skopeo reads the bundle"
 skopeo inspect --raw "oci-archive:$WORK/bundle.tar:$SRC/demo/multiarch:v1" | sha256sum
+echo "== ferry inspect"
+"$FERRY" inspect "$WORK/bundle.tar"
+echo "== ferry verify --deep (offline)"
+"$FERRY" verify --deep "$WORK/arm64.tar"
 
 if "$FERRY" import --help >/dev/null 2>&1; then
   echo "== ferry import into $DST/team"
   (cd "$WORK" && "$FERRY" import bundle.tar --to "$DST/team")
   cat "$WORK/relocation-mapping.json"
+  echo "== the sparse arm64 bundle: distribution 2.8.2 refuses the original index (--sparse keep)..."
+  (cd "$WORK" && "$FERRY" import arm64.tar --to "$DST/arm" -q) || true
+  echo "== ...so --sparse strip pushes an index of the kept platform"
+  (cd "$WORK" && "$FERRY" import arm64.tar --to "$DST/arm" --sparse strip --mapping-out arm.json -q && cat arm.json)
 fi
 echo "== done"
