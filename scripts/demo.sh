@@ -15,7 +15,7 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-start_registry() { # NAME -> prints host:port
+start_registry() { # NAME VAR: starts a registry, sets VAR to its host:port
   local name=$1 port; port=$(free_port)
   mkdir -p "$WORK/$name"
   cat > "$WORK/$name/config.yml" <<YML
@@ -29,11 +29,12 @@ YML
   docker-registry serve "$WORK/$name/config.yml" >"$WORK/$name/log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
-  echo "127.0.0.1:$port"
+  printf -v "$2" '%s' "127.0.0.1:$port"
 }
 
-SRC=$(start_registry source)
-DST=$(start_registry target)
+# Not in $(...): the registries' PIDs must reach the cleanup trap of this shell.
+start_registry source SRC
+start_registry target DST
 echo "== source registry $SRC, target registry $DST"
 for f in multiarch single artifact; do
   skopeo copy -q --all --preserve-digests --dest-tls-verify=false "oci:fixtures/$f:v1" "docker://$SRC/demo/$f:v1"
