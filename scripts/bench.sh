@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
 # ferry's benchmark (DESIGN.md §11): ferry vs skopeo vs a curl ceiling on the same data, same run.
 #
-#   scripts/bench.sh [--small] [--runs N] [--cases export,platform,import] [--no-build]
-#                    [--import-baselines] [--keep]
+#   scripts/bench.sh [--small] [--runs N] [--cases export,platform,import,verify,many]
+#                    [--many-images N] [--[no-]many-parallel] [--no-build] [--import-baselines]
+#                    [--keep]
 #
 #   --small             2 repos x 4 platforms x 2 layers of 24 MiB + 1 MiB (~250 MiB of unique
 #                       blobs) instead of 4 x 5 x 3 of 44 MiB + 2 MiB (~1.9 GiB)
 #   --runs N            repetitions per tool (default 3); the table shows the median
-#   --cases LIST        subset of export,platform,import (default: all three)
+#   --cases LIST        subset of export,platform,import,verify,many (default: all five)
+#                         verify: `ferry verify` and `ferry verify --deep` of the export-all
+#                           bundle (warm page cache) vs sha256sum / openssl over the same blobs
+#                         many: many small single-platform images (a 2 MiB base layer shared by
+#                           all + 2 own layers of 64-256 KiB each): ferry export -f LIST / import
+#                           of one bundle vs skopeo copy per image, one after another
+#   --many-images N     images of the many case (default 100 with --small, 200 without; spread
+#                       over 100 repositories, tags t0, t1, ...)
+#   --many-parallel     add rows with skopeo two at a time (xargs -P 2) to the many case
+#                       (default without --small; --no-many-parallel leaves them out; they
+#                       would make `--small --runs 3` take about 1.5 minutes longer)
 #   --no-build          do not run `cargo build --release` (FERRY=/path/to/ferry implies it)
 #   --import-baselines  time skopeo and the curl upload ceiling even when `ferry import` does
 #                       not exist yet (otherwise the whole import case is skipped)
@@ -15,6 +26,7 @@
 #
 # Generated data (OCI layouts written by scripts/bench/data.py, plus the source registry's
 # storage seeded from them with skopeo) is cached under ${BENCH_DIR:-/tmp/ferry-bench}/<size key>/
+# (the many case's under .../many-i<images>-r<repos>-b<base KiB>-o<own layers>x<KiB range>/)
 # and reused by later runs. Every timed run starts after a `sync` and ends with one (a bundle
 # counts when it is on disk). Wall time is measured around `/usr/bin/time -f %M`, which gives the
 # max RSS of the run (the largest single process of it).
@@ -24,7 +36,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HELP=$ROOT/scripts/bench
 DATA_PY=$HELP/data.py
 
-size=full runs=3 cases=export,platform,import build=1 keep=0 import_baselines=0
+size=full runs=3 cases=export,platform,import,verify,many build=1 keep=0 import_baselines=0
+many_images= many_p2=
 while [ $# -gt 0 ]; do
   case $1 in
     --small) size=small ;;
@@ -35,18 +48,38 @@ while [ $# -gt 0 ]; do
     --no-build) build=0 ;;
     --import-baselines) import_baselines=1 ;;
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --many-images) many_images=$2; shift ;;
+    --many-images=*) many_images=${1#*=} ;;
+    --many-parallel) many_p2=1 ;;
+    --no-many-parallel) many_p2=0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --runs wants a positive number" >&2; exit 2; }
+for c in ${cases//,/ }; do
+  case $c in
+    export|platform|import|verify|many) ;;
+    *) echo "bench.sh: unknown case: $c (export, platform, import, verify, many)" >&2; exit 2 ;;
+  esac
+done
 want() { [[ ",$cases," == *",$1,"* ]]; }
 
 if [ "$size" = small ]; then
   n_repos=2 n_plats=4 n_layers=2 rnd_mib=24 txt_mib=1
 else
   n_repos=4 n_plats=5 n_layers=3 rnd_mib=44 txt_mib=2
+fi
+# many: every image = 1 base layer (common to all images) + m_own layers of its own
+m_repos=100 m_base_kib=2048 m_own=2 m_own_kib=64-256
+if [ -z "$many_images" ]; then
+  if [ "$size" = small ]; then many_images=100; else many_images=200; fi
+fi
+[[ $many_images =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --many-images wants a positive number" >&2; exit 2; }
+if [ "$many_images" -lt "$m_repos" ]; then m_repos=$many_images; fi
+if [ -z "$many_p2" ]; then
+  if [ "$size" = small ]; then many_p2=0; else many_p2=1; fi
 fi
 BENCH_DIR=${BENCH_DIR:-/tmp/ferry-bench}
 KEY="$size-r$n_repos-p$n_plats-l$n_layers-$rnd_mib+$txt_mib"
@@ -81,6 +114,8 @@ fi
 [ -x "$FERRY" ] || die "no ferry binary at $FERRY"
 have_import=0
 if "$FERRY" import --help >/dev/null 2>&1; then have_import=1; fi
+have_verify=0
+if "$FERRY" verify --help >/dev/null 2>&1; then have_verify=1; fi
 
 # ---- work dir, registries, cleanup ------------------------------------------------------------
 mkdir -p "$BENCH_DIR"
@@ -183,6 +218,44 @@ if [ ! -f "$DATA/registry.ok" ] || ! seeded; then
 fi
 flock -u 9
 
+# ---- many small images (cached under their own key) ------------------------------------------
+if want many; then
+  MKEY="many-i$many_images-r$m_repos-b$m_base_kib-o${m_own}x$m_own_kib"
+  MDATA=$BENCH_DIR/$MKEY
+  MMETA=$MDATA/meta.json
+  exec 8>"$BENCH_DIR/$MKEY.lock"
+  flock 8
+  if [ ! -f "$MDATA/gen.ok" ]; then
+    log "generating the many-images data set in $MDATA (once; later runs reuse it)"
+    rm -rf "$MDATA"
+    mkdir -p "$MDATA"
+    python3 "$DATA_PY" gen-many "$MDATA" --images "$many_images" --repos "$m_repos" \
+      --base-kib "$m_base_kib" --own-layers "$m_own" --own-kib "$m_own_kib" 2>"$WORK/logs/gen-many.log" ||
+      { cat "$WORK/logs/gen-many.log" >&2; die "many-images data generation failed"; }
+    touch "$MDATA/gen.ok"
+  fi
+  start_registry msrc "$MDATA/registry"
+  MSRC=127.0.0.1:${REG_PORT[msrc]}
+  # "<layout ref>\t<repository>\t<tag>" per image
+  python3 "$DATA_PY" many-list "$MMETA" >"$WORK/many-images.tsv"
+  if [ ! -f "$MDATA/registry.ok" ] || ! python3 "$DATA_PY" many-served "$MMETA" "$MSRC" "" 2>/dev/null; then
+    log "seeding the many-images registry storage ($MDATA/registry) with skopeo (xargs -P 4)"
+    awk -v L="$MDATA/layout" -v S="$MSRC" '{ print "oci:" L ":" $1, "docker://" S "/bench/" $2 ":" $3 }' \
+      "$WORK/many-images.tsv" |
+      xargs -P 4 -n 2 $SKOPEO copy -q --preserve-digests --dest-tls-verify=false \
+        >>"$WORK/logs/seed-many.log" 2>&1 ||
+      { tail -n 20 "$WORK/logs/seed-many.log" >&2; die "skopeo could not seed the many-images registry"; }
+    python3 "$DATA_PY" many-served "$MMETA" "$MSRC" "" ||
+      die "the many-images registry does not serve what was generated"
+    touch "$MDATA/registry.ok"
+  fi
+  flock -u 8
+  M_UNIQUE=$(python3 "$DATA_PY" bytes "$MMETA")
+  M_NBLOBS=$(python3 "$DATA_PY" count "$MMETA")
+  M_TAGS=$(( (many_images + m_repos - 1) / m_repos ))
+  find "$MDATA/layout" -type f -exec cat {} + >/dev/null
+fi
+
 UNIQUE=$(python3 "$DATA_PY" bytes "$META")
 ARM_BYTES=$(python3 "$DATA_PY" bytes "$META" --platform linux/arm64)
 NBLOBS=$(python3 "$DATA_PY" count "$META")
@@ -220,6 +293,16 @@ cat <<EOF
 * versions: ferry $ferry_rev, $(skopeo --version), $(docker-registry --version | awk '{print $1, $3}'), $(curl --version | head -1 | cut -d' ' -f1-2)
 * registries: distribution on 127.0.0.1, plain http, filesystem storage on the same disk
 * disk floor: \`dd\` of $(mib "$UNIQUE") MiB of zeros + \`sync\` takes $DISK_FLOOR
+EOF
+if want many; then
+  cat <<EOF
+* many (case "many"): $many_images single-platform images (an OCI manifest each, linux/amd64, no index) in
+  $m_repos repositories × $( [ "$M_TAGS" = 1 ] && echo "tag t0" || echo "$M_TAGS tags (t0, t1, …)"), each of $((m_own + 1)) layers: one base layer of $m_base_kib KiB common to all
+  images + $m_own layers of its own of $m_own_kib KiB (random bytes, tar+gzip level 0): $M_NBLOBS unique
+  blobs, **$M_UNIQUE bytes = $(mib "$M_UNIQUE") MiB** unique (the base layer counted once)
+EOF
+fi
+cat <<EOF
 * each tool: $runs runs, \`sync\` before each and as the last step of each timed run; median wall time
   (min–max in brackets); MiB/s = unique blob bytes of the case / median time; max RSS = largest
   process of the run (GNU time %M)
@@ -268,6 +351,22 @@ tar_blobs() { tar tf "$1" | grep -c '^blobs/sha256/[0-9a-f]\{64\}$'; }
 IMAGES=()
 for r in "${REPOS[@]}"; do IMAGES+=("$SRC/bench/$r:v1"); done
 OUT=$WORK/out
+
+# The import target: a registry on empty storage, started afresh before every timed import.
+DST_PORT=$(free_port)
+DST=127.0.0.1:$DST_PORT
+DST_DATA=$WORK/target-data
+fresh_target() {
+  if [ -n "${REG_PID[target]:-}" ]; then stop_registry target; fi
+  rm -rf "$DST_DATA"
+  start_registry target "$DST_DATA" "$DST_PORT"
+}
+# TARGETS lines for report.py: ratio CASE TOOL REF_TOOL MAX | mibs CASE TOOL MIN_MIB_S
+TARGETS=$WORK/targets.tsv
+: >"$TARGETS"
+target() { local IFS=$'\t'; printf '%s\n' "$*" >>"$TARGETS"; }
+NOTES=$WORK/notes.md
+: >"$NOTES"
 
 # ---- case 1: export all ---------------------------------------------------------------------
 if want export; then
@@ -359,14 +458,6 @@ if want import; then
         $SKOPEO copy -q --all --preserve-digests --src-tls-verify=false \
           "docker://$SRC/bench/$r:v1" "oci-archive:$OUT/skopeo-all/$r.tar"
     done
-    DST_PORT=$(free_port)
-    DST=127.0.0.1:$DST_PORT
-    DST_DATA=$WORK/target-data
-    fresh_target() {
-      if [ -n "${REG_PID[target]:-}" ]; then stop_registry target; fi
-      rm -rf "$DST_DATA"
-      start_registry target "$DST_DATA" "$DST_PORT"
-    }
     quiet=
     if [ "$have_import" = 1 ] && "$FERRY" import --help 2>/dev/null | grep -q -- '--quiet'; then quiet=-q; fi
     if [ "$have_import" = 1 ]; then
@@ -439,26 +530,260 @@ EOF
   fi
 fi
 
+# ---- case 4: verify -------------------------------------------------------------------------
+if want verify; then
+  C="verify"
+  if [ "$have_verify" = 0 ]; then
+    row "$C" ferry 0 skip "verify: not implemented yet"
+    log "verify: not implemented yet"
+  else
+    # Input (untimed): ferry's export-all bundle of case 1.
+    if [ ! -f "$OUT/ferry-all.tar" ]; then
+      log "verify: making the input bundle (untimed)"
+      "$FERRY" export -q "${IMAGES[@]}" -o "$OUT/ferry-all.tar"
+    fi
+    read -r V_BYTES V_COUNT < <(python3 "$DATA_PY" tar-blob-bytes "$OUT/ferry-all.tar")
+    if [ "$V_COUNT" != "$NBLOBS" ] || [ "$V_BYTES" != "$UNIQUE" ]; then
+      log "verify: the bundle holds $V_COUNT blobs of $V_BYTES bytes, the data set $NBLOBS of $UNIQUE"
+    fi
+    # The reference rows hash the same blobs as files: the generated layouts hold one file per
+    # unique blob. For two openssl processes, the files are split in two halves of equal bytes.
+    # sha256sum (slow: coreutils' own C code) hashes only the first layout directory.
+    for r in "${REPOS[@]}"; do find "$DATA/$r/blobs/sha256" -type f -printf '%s\t%p\n'; done |
+      sort -rn >"$WORK/blob-files.tsv"
+    cut -f2 "$WORK/blob-files.tsv" >"$WORK/blob-files.txt"
+    find "$DATA/${REPOS[0]}/blobs/sha256" -type f >"$WORK/blob-files-${REPOS[0]}.txt"
+    R0_BYTES=$(files_bytes "$DATA/${REPOS[0]}/blobs/sha256")
+    awk -F'\t' -v A="$WORK/blob-files.0" -v B="$WORK/blob-files.1" \
+      '{ if (a <= b) { print $2 > A; a += $1 } else { print $2 > B; b += $1 } }' "$WORK/blob-files.tsv"
+    check "the layouts' blob files hold $UNIQUE bytes" \
+      test "$(awk -F'\t' '{ s += $1 } END { print s + 0 }' "$WORK/blob-files.tsv")" = "$UNIQUE"
+    # Warm page cache: the bundle was just written (case 1) and the blob files read at the start;
+    # read both once more so that every run of every row reads from memory.
+    cat "$OUT/ferry-all.tar" >/dev/null
+    xargs -a "$WORK/blob-files.txt" cat >/dev/null
+    cmdfile verify-ferry <<EOF
+$FERRY verify -q --json $OUT/ferry-all.tar >$OUT/verify.json
+EOF
+    cmdfile verify-ferry-deep <<EOF
+$FERRY verify -q --deep --json $OUT/ferry-all.tar >$OUT/verify-deep.json
+EOF
+    cmdfile verify-sha256sum <<EOF
+xargs -a $WORK/blob-files-${REPOS[0]}.txt sha256sum >/dev/null
+EOF
+    cmdfile verify-openssl <<EOF
+xargs -a $WORK/blob-files.txt openssl dgst -sha256 >/dev/null
+EOF
+    cmdfile verify-openssl-p2 <<EOF
+xargs -a $WORK/blob-files.0 openssl dgst -sha256 >/dev/null &
+p=\$!
+xargs -a $WORK/blob-files.1 openssl dgst -sha256 >/dev/null
+wait \$p
+EOF
+    row "$C" "ferry verify" "$V_BYTES" tool "the bundle: every blob hashed, default threads"
+    row "$C" "ferry verify --deep" "$V_BYTES" tool "+ every layer uncompressed and checked against its diff_id"
+    row "$C" "sha256sum" "$R0_BYTES" tool "one process, the blob files of one layout directory (${REPOS[0]})"
+    row "$C" "openssl dgst -sha256" "$UNIQUE" tool "one process, the same blobs as files"
+    row "$C" "openssl dgst -sha256 ×2" "$UNIQUE" ceiling "two processes, each half of the bytes"
+    target mibs "$C" "ferry verify" 1024
+    for ((run = 1; run <= runs; run++)); do
+      timed "$C" "ferry verify" "$run" verify-ferry || true
+      timed "$C" "ferry verify --deep" "$run" verify-ferry-deep || true
+      timed "$C" sha256sum "$run" verify-sha256sum || true
+      timed "$C" "openssl dgst -sha256" "$run" verify-openssl || true
+      timed "$C" "openssl dgst -sha256 ×2" "$run" verify-openssl-p2 || true
+    done
+    {
+      echo "* verify: **warm page cache** (the bundle was written earlier in this run$(want export || echo ', untimed,') and"
+      echo "  read once more before timing; the blob files likewise; nothing dropped); bundle: $V_COUNT blobs,"
+      echo "  $V_BYTES bytes of blobs in $(stat -c %s "$OUT/ferry-all.tar") bytes of tar; the openssl rows read the same"
+      echo "  blobs from the generated OCI layouts ($(wc -l <"$WORK/blob-files.txt") files), sha256sum those of ${REPOS[0]}"
+      echo "  ($(wc -l <"$WORK/blob-files-${REPOS[0]}.txt") files, $(mib "$R0_BYTES") MiB)"
+      python3 - "$OUT/verify.json" "$OUT/verify-deep.json" <<'PY' || true
+import json, sys
+for path, what in zip(sys.argv[1:], ("ferry verify", "ferry verify --deep")):
+    try:
+        h = json.load(open(path)).get("hashing") or {}
+    except Exception:
+        continue
+    if h:
+        print(f"* {what}, its own figure (--json \"hashing\", last run): {h.get('mib_per_s', 0):.0f} MiB/s"
+              f" on {h.get('threads')} thread(s), {h.get('seconds', 0):.2f} s for {h.get('members')} members"
+              f" (hashed_when_opened: {str(h.get('hashed_when_opened')).lower()})")
+PY
+    } >>"$NOTES"
+  fi
+fi
+
+# ---- case 5: many small images ------------------------------------------------------------------
+if want many; then
+  CE="many: export" CI="many: import"
+  MOUT=$OUT/many
+  mkdir -p "$MOUT"
+  # one reference per line
+  awk -v S="$MSRC" '{ print S "/bench/" $2 ":" $3 }' "$WORK/many-images.tsv" >"$WORK/many-list.txt"
+  cmdfile many-export-ferry <<EOF
+$FERRY export -q -f $WORK/many-list.txt -o $MOUT/ferry.tar
+EOF
+  awk -v K="$SKOPEO" -v S="$MSRC" -v O="$MOUT/skopeo" '{
+    print K " copy -q --preserve-digests --src-tls-verify=false docker://" S "/bench/" $2 ":" $3 \
+      " oci-archive:" O "/" $1 ".tar" }' "$WORK/many-images.tsv" | cmdfile many-export-skopeo
+  awk -v S="$MSRC" -v O="$MOUT/skopeo-p2" '{
+    print "docker://" S "/bench/" $2 ":" $3, "oci-archive:" O "/" $1 ".tar" }' \
+    "$WORK/many-images.tsv" >"$WORK/many-export-pairs.txt"
+  if [ "$many_p2" = 1 ]; then
+    cmdfile many-export-skopeo-p2 <<EOF
+xargs -P 2 -n 2 $SKOPEO copy -q --preserve-digests --src-tls-verify=false <$WORK/many-export-pairs.txt
+EOF
+  fi
+  python3 "$DATA_PY" many-curl-get "$MMETA" "http://$MSRC" "$MOUT/curl" >"$WORK/many-get.cfg"
+  cmdfile many-export-curl <<EOF
+curl -s --fail --create-dirs --parallel --parallel-max $PAR -K $WORK/many-get.cfg
+EOF
+  row "$CE" ferry "$M_UNIQUE" tool "-f LIST, one bundle"
+  row "$CE" skopeo "$M_UNIQUE" skopeo "sequential, one oci-archive per image: the baseline"
+  if [ "$many_p2" = 1 ]; then
+    row "$CE" "skopeo xargs -P 2" "$M_UNIQUE" tool "two at a time, one oci-archive per image"
+  fi
+  row "$CE" "curl --parallel" "$M_UNIQUE" ceiling "one process, --parallel-max $PAR, every unique blob once"
+  target ratio "$CE" ferry skopeo 0.5
+  if [ "$many_p2" = 1 ]; then target ratio "$CE" ferry "skopeo xargs -P 2" ""; fi
+  for ((run = 1; run <= runs; run++)); do
+    rm -f "$MOUT/ferry.tar"
+    if timed "$CE" ferry "$run" many-export-ferry && [ "$run" = 1 ]; then
+      check "ferry many bundle holds $M_NBLOBS blobs" test "$(tar_blobs "$MOUT/ferry.tar")" = "$M_NBLOBS"
+    fi
+    rm -rf "$MOUT/skopeo" && mkdir -p "$MOUT/skopeo"
+    if timed "$CE" skopeo "$run" many-export-skopeo && [ "$run" = 1 ]; then
+      check "skopeo wrote $many_images oci-archives" \
+        test "$(find "$MOUT/skopeo" -name '*.tar' | wc -l)" = "$many_images"
+    fi
+    if [ "$many_p2" = 1 ]; then
+      rm -rf "$MOUT/skopeo-p2" && mkdir -p "$MOUT/skopeo-p2"
+      if timed "$CE" "skopeo xargs -P 2" "$run" many-export-skopeo-p2 && [ "$run" = 1 ]; then
+        check "skopeo (xargs -P 2) wrote $many_images oci-archives" \
+          test "$(find "$MOUT/skopeo-p2" -name '*.tar' | wc -l)" = "$many_images"
+      fi
+    fi
+    rm -rf "$MOUT/curl"
+    if timed "$CE" "curl --parallel" "$run" many-export-curl && [ "$run" = 1 ]; then
+      check "curl downloaded $M_UNIQUE bytes" test "$(files_bytes "$MOUT/curl")" = "$M_UNIQUE"
+    fi
+  done
+  rm -rf "$MOUT/skopeo-p2" "$MOUT/curl"
+
+  # Import inputs: ferry's bundle and skopeo's per-image archives of the last export run (or
+  # made here, untimed, when those runs failed).
+  if [ ! -f "$MOUT/ferry.tar" ] && [ "$have_import" = 1 ]; then
+    log "many: making the input bundle (untimed)"
+    "$FERRY" export -q -f "$WORK/many-list.txt" -o "$MOUT/ferry.tar"
+  fi
+  if [ "$(find "$MOUT/skopeo" -name '*.tar' 2>/dev/null | wc -l)" != "$many_images" ]; then
+    log "many: making the per-image oci-archives (untimed)"
+    rm -rf "$MOUT/skopeo" && mkdir -p "$MOUT/skopeo"
+    bash "$WORK/cmd/many-export-skopeo.sh" >>"$WORK/logs/many-export-skopeo.log" 2>&1
+  fi
+  quiet=
+  if [ "$have_import" = 1 ] && "$FERRY" import --help 2>/dev/null | grep -q -- '--quiet'; then quiet=-q; fi
+  if [ "$have_import" = 1 ]; then
+    cmdfile many-import-ferry <<EOF
+cd $MOUT
+$FERRY import ${quiet:+$quiet }$MOUT/ferry.tar --to $DST/imp --mapping-out $MOUT/mapping.json
+EOF
+  fi
+  awk -v K="$SKOPEO" -v D="$DST" -v O="$MOUT/skopeo" '{
+    print K " copy -q --preserve-digests --dest-tls-verify=false oci-archive:" O "/" $1 ".tar" \
+      " docker://" D "/imp/bench/" $2 ":" $3 }' "$WORK/many-images.tsv" | cmdfile many-import-skopeo
+  awk -v D="$DST" -v O="$MOUT/skopeo" '{
+    print "oci-archive:" O "/" $1 ".tar", "docker://" D "/imp/bench/" $2 ":" $3 }' \
+    "$WORK/many-images.tsv" >"$WORK/many-import-pairs.txt"
+  if [ "$many_p2" = 1 ]; then
+    cmdfile many-import-skopeo-p2 <<EOF
+xargs -P 2 -n 2 $SKOPEO copy -q --preserve-digests --dest-tls-verify=false <$WORK/many-import-pairs.txt
+EOF
+  fi
+  if [ "$have_import" = 1 ]; then
+    row "$CI" ferry "$M_UNIQUE" tool "one bundle"
+  else
+    row "$CI" ferry 0 skip "import: not implemented yet"
+  fi
+  row "$CI" skopeo "$M_UNIQUE" skopeo "sequential, from the per-image oci-archives: the baseline"
+  if [ "$many_p2" = 1 ]; then
+    row "$CI" "skopeo xargs -P 2" "$M_UNIQUE" tool "two at a time, from the per-image oci-archives"
+  fi
+  target ratio "$CI" ferry skopeo 0.5
+  if [ "$many_p2" = 1 ]; then target ratio "$CI" ferry "skopeo xargs -P 2" ""; fi
+  for ((run = 1; run <= runs; run++)); do
+    if [ "$have_import" = 1 ]; then
+      fresh_target
+      if timed "$CI" ferry "$run" many-import-ferry && [ "$run" = 1 ]; then
+        check "ferry import (many): every target in mapping.json serves its manifest" \
+          python3 "$DATA_PY" many-served "$MMETA" "$DST" imp --mapping "$MOUT/mapping.json"
+      fi
+    fi
+    fresh_target
+    if timed "$CI" skopeo "$run" many-import-skopeo && [ "$run" = 1 ]; then
+      check "skopeo import (many): target serves every tag" \
+        python3 "$DATA_PY" many-served "$MMETA" "$DST" imp
+    fi
+    if [ "$many_p2" = 1 ]; then
+      fresh_target
+      if timed "$CI" "skopeo xargs -P 2" "$run" many-import-skopeo-p2 && [ "$run" = 1 ]; then
+        check "skopeo import (many, xargs -P 2): target serves every tag" \
+          python3 "$DATA_PY" many-served "$MMETA" "$DST" imp
+      fi
+    fi
+  done
+  stop_registry target
+  {
+    echo "* many: the skopeo baseline is **sequential** (one \`skopeo copy\` per image, one after"
+    if [ "$many_p2" = 1 ]; then
+      echo "  another); the \`xargs -P 2\` rows run two at a time."
+    else
+      echo "  another); rows with two skopeo at a time were left out (--many-parallel adds them)."
+    fi
+    echo "  Export: skopeo writes one oci-archive per image (so it fetches the common base layer"
+    echo "  $many_images times), ferry one bundle holding it once."
+    echo "  Import: every timed run starts on an empty registry; there is no upload ceiling row for"
+    echo "  this case. MiB/s = the set's unique bytes (base layer once) / median time."
+  } >>"$NOTES"
+fi
+
 # ---- report ---------------------------------------------------------------------------------
 echo "### Results ($size: $(mib "$UNIQUE") MiB unique, $runs runs, load average at end: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
-python3 "$HELP/report.py" "$ROWS" "$RUNS"
+python3 "$HELP/report.py" "$ROWS" "$RUNS" "$TARGETS"
 echo
 echo "Ratios are median time ÷ median time of the skopeo row / of the ceiling row of the same"
 echo "case (below 1 = faster). Where a case has two curl rows (export all: one curl process with"
 echo "\`--parallel --parallel-max $PAR\`, and the same process one blob at a time), the ceiling is"
 echo "the faster of them in this run, marked ★."
+if [ -s "$NOTES" ]; then
+  echo
+  cat "$NOTES"
+fi
 echo
 echo "<details><summary>command lines</summary>"
 echo
 for name in export-ferry export-skopeo export-curl-par export-curl-seq \
   platform-ferry platform-skopeo platform-curl-par \
-  import-ferry import-skopeo import-skopeo-bundle import-curl; do
+  import-ferry import-skopeo import-skopeo-bundle import-curl \
+  verify-ferry verify-ferry-deep verify-sha256sum verify-openssl verify-openssl-p2 \
+  many-export-ferry many-export-skopeo many-export-skopeo-p2 many-export-curl \
+  many-import-ferry many-import-skopeo many-import-skopeo-p2; do
   f=$WORK/cmd/$name.sh
   [ -f "$f" ] || continue
   echo "$name:"
   echo '```'
-  grep -v '^set -euo pipefail$' "$f"
+  # one line per image (many case): show the first two and the last
+  grep -v '^set -euo pipefail$' "$f" | awk '
+    { line[NR] = $0 }
+    END {
+      if (NR <= 8) { for (i = 1; i <= NR; i++) print line[i]; exit }
+      print line[1]; print line[2]
+      print "# … " NR - 4 " more lines like these, one per image …"
+      print line[NR - 1]; print line[NR]
+    }'
   echo '```'
 done
 echo "</details>"

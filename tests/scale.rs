@@ -156,3 +156,93 @@ fn failures_are_reported_together_and_keep_going_exports_the_rest() {
         vec![images[0].0.clone(), images[1].0.clone()]
     );
 }
+
+#[test]
+fn killed_list_export_resumes_with_only_the_missing_blobs() {
+    let src = Registry::start();
+    let images = push_many(&src, 30);
+    // Slow blob downloads so the kill lands after about half the bytes.
+    let proxy = common::http_proxy::HttpProxy::start(&src.host);
+    proxy.rule(common::http_proxy::Rule::new(
+        Some("GET"),
+        "/blobs/",
+        common::http_proxy::Fault::Delay(std::time::Duration::from_millis(40)),
+        100_000,
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("images.txt");
+    let text: String = images
+        .iter()
+        .map(|(r, _)| format!("{}\n", r.replacen(&src.host, &proxy.addr, 1)))
+        .collect();
+    std::fs::write(&list, text).unwrap();
+    let reference = dir.path().join("reference.tar");
+    assert_success(&ferry(&[
+        "export",
+        "-f",
+        list.to_str().unwrap(),
+        "-o",
+        reference.to_str().unwrap(),
+        "-j",
+        "2",
+    ]));
+    let want = std::fs::read(&reference).unwrap();
+    let blob_gets = || {
+        src.requests()
+            .into_iter()
+            .filter(|a| a.method == "GET" && a.path.contains("/blobs/sha256:") && a.status == 200)
+            .map(|a| a.path)
+            .collect::<Vec<_>>()
+    };
+    let total = blob_gets().len();
+
+    let out = dir.path().join("bundle.tar");
+    let mut c = ferry_cmd(&[
+        "export",
+        "-f",
+        list.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-q",
+        "-j",
+        "2",
+    ]);
+    c.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while blob_gets().len() < total + total / 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    assert!(
+        !child.wait().unwrap().success(),
+        "the export finished before the kill"
+    );
+    assert!(!out.exists());
+    let first: Vec<String> = blob_gets()[total..].to_vec();
+    assert_success(&ferry(&[
+        "export",
+        "-f",
+        list.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "-j",
+        "2",
+    ]));
+    let second: Vec<String> = blob_gets()[total + first.len()..].to_vec();
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        want,
+        "the resumed bundle differs from an uninterrupted one"
+    );
+    // By the registry's access log: the rerun fetched only what the first run had not written
+    // (at most the two downloads in flight at the kill are fetched twice).
+    let again = second.iter().filter(|p| first.contains(p)).count();
+    assert!(again <= 2, "{again} blobs fetched twice: {second:?}");
+    assert_eq!(
+        first.len() + second.len() - again,
+        total,
+        "every blob fetched once overall"
+    );
+}

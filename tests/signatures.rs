@@ -250,6 +250,31 @@ fn platform_subset_keeps_the_signed_index_and_its_signatures() {
         "image + 2 signatures + SBOM"
     );
     assert_eq!(s.idx.images.len(), 3);
+    // Offline, the signed index and the signed arm64 manifest still verify after the subset.
+    let pubkey = dir.path().join("cosign.pub");
+    std::fs::write(&pubkey, public_pem(&key(7))).unwrap();
+    let o = ferry(&[
+        "verify",
+        bundle.to_str().unwrap(),
+        "--key",
+        pubkey.to_str().unwrap(),
+    ]);
+    assert_success(&o);
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        text.contains(s.idx.digest()) && text.contains(s.idx.image("linux/arm64/v8").digest()),
+        "{text}"
+    );
+    assert_eq!(text.matches("signed, valid").count(), 2, "{text}");
+    // With another key both are invalid, and verify fails naming the image.
+    std::fs::write(&pubkey, public_pem(&key(9))).unwrap();
+    let o = ferry(&[
+        "verify",
+        bundle.to_str().unwrap(),
+        "--key",
+        pubkey.to_str().unwrap(),
+    ]);
+    assert_failure(&o, &["sig/app:v1"]);
 }
 
 #[test]

@@ -25,6 +25,24 @@
   data.py check-mapping META MAPPING
       Exit 0 when every target of a ferry relocation-mapping.json serves the index digest of
       its source repository (plain http HEAD).
+
+  Many small images (the "many" case):
+  data.py gen-many DIR --images N --repos R --base-kib B --own-layers K --own-kib LO-HI
+      Writes one OCI image layout DIR/layout holding N single-platform images (an OCI manifest
+      each, no index; ref names i0000, i0001, ...) and DIR/meta.json. Every image has a base
+      layer of B KiB random bytes common to all images, then K layers of its own of LO..HI KiB
+      (size drawn from a seeded generator), real tar+gzip as above. Image i belongs in
+      repository many/m<i mod R> with tag t<i div R>. Same arguments => same bytes.
+  data.py many-list META       "<layout ref>\t<repository>\t<tag>" per image.
+  data.py many-curl-get META BASE OUTDIR
+      curl config downloading every unique blob once (manifests by digest from /manifests/).
+  data.py many-served META HOST PREFIX [--mapping FILE]
+      Exit 0 when HOST serves every image under PREFIX/bench/<repository>:<tag> (PREFIX may be
+      "") with its manifest digest (with --mapping: at the target that a ferry
+      relocation-mapping.json gives for it instead).
+  data.py tar-blob-bytes TAR   Bytes and count of the blobs/sha256/<hex> members of a tar.
+
+  bytes and count also take the meta.json of gen-many.
 """
 import argparse
 import gzip
@@ -201,6 +219,9 @@ def plat_match(want, have):
 
 def cmd_bytes(args):
     meta = load(args.meta)
+    if meta.get("kind") == "many":
+        print(meta["unique_bytes"])
+        return
     total = 0
     for r in meta["repos"]:
         for b in r["blobs"]:
@@ -309,6 +330,142 @@ def cmd_check_mapping(args):
     sys.exit(1 if bad or missing else 0)
 
 
+def make_layer_bytes(seed, nbytes):
+    """Like make_layer, but the tar holds one file of nbytes seeded random bytes."""
+    rng = random.Random(seed)
+    data = rng.randbytes(nbytes)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tf:
+        ti = tarfile.TarInfo(f"{seed}/random.bin")
+        ti.size = len(data)
+        ti.mode = 0o644
+        ti.mtime = 0
+        tf.addfile(ti, io.BytesIO(data))
+    tar = buf.getvalue()
+    return gzip.compress(tar, compresslevel=0, mtime=0), "sha256:" + hashlib.sha256(tar).hexdigest()
+
+
+def gen_many(args):
+    lo, hi = (int(x) for x in args.own_kib.split("-"))
+    lay = Layout(os.path.join(args.dir, "layout"))
+    blobs = {}
+
+    def add(data, mt, kind):
+        d, n = lay.put(data)
+        blobs.setdefault(d, {"digest": d, "size": n, "mediaType": mt, "kind": kind})
+        return {"mediaType": mt, "digest": d, "size": n}
+
+    key = f"many-b{args.base_kib}-o{args.own_layers}x{args.own_kib}"
+    base = make_layer_bytes(f"{key}-base", args.base_kib * 1024)
+    sizes = random.Random(f"{key}-sizes")
+    images, top = [], []
+    for i in range(args.images):
+        layers = [base] + [make_layer_bytes(f"{key}-i{i}-l{k}", sizes.randint(lo, hi) * 1024)
+                           for k in range(args.own_layers)]
+        ldescs = [add(data, MT_LAYER, "layer") for data, _ in layers]
+        cfg = {
+            "created": "2024-01-01T00:00:00Z",
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Env": ["PATH=/usr/bin:/bin"], "Cmd": ["/bin/sh"],
+                       "Labels": {"io.ferry.bench.image": str(i)}},
+            "rootfs": {"type": "layers", "diff_ids": [d for _, d in layers]},
+            "history": [{"created": "2024-01-01T00:00:00Z", "created_by": f"layer {k}"}
+                        for k in range(len(layers))],
+        }
+        cdesc = add(canon(cfg), MT_CONFIG, "config")
+        man = {"schemaVersion": 2, "mediaType": MT_MANIFEST, "config": cdesc, "layers": ldescs}
+        mdesc = add(canon(man), MT_MANIFEST, "manifest")
+        ref = f"i{i:04d}"
+        top.append({**mdesc, "annotations": {"org.opencontainers.image.ref.name": ref}})
+        images.append({"ref": ref, "repo": f"many/m{i % args.repos:03d}",
+                       "tag": f"t{i // args.repos}", "manifest": mdesc,
+                       "blobs": [cdesc["digest"]] + [d["digest"] for d in ldescs]})
+    with open(os.path.join(lay.root, "index.json"), "wb") as f:
+        f.write(canon({"schemaVersion": 2, "manifests": top}))
+    with open(os.path.join(lay.root, "oci-layout"), "w") as f:
+        f.write('{"imageLayoutVersion":"1.0.0"}')
+    meta = {"kind": "many", "layout": lay.root, "images": images,
+            "blobs": list(blobs.values()),
+            "unique_bytes": sum(b["size"] for b in blobs.values())}
+    with open(os.path.join(args.dir, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    print(f"gen-many: {len(images)} images, {len(blobs)} unique blobs, "
+          f"{meta['unique_bytes']} bytes", file=sys.stderr)
+
+
+def cmd_many_list(args):
+    for im in load(args.meta)["images"]:
+        print("\t".join([im["ref"], im["repo"], im["tag"]]))
+
+
+def cmd_many_curl_get(args):
+    meta = load(args.meta)
+    print("header = " + q("Accept: " + MT_MANIFEST))
+    seen = set()
+    for im in meta["images"]:
+        for d, ep in [(im["manifest"]["digest"], "manifests")] + [(b, "blobs") for b in im["blobs"]]:
+            if d in seen:
+                continue
+            seen.add(d)
+            print("url = " + q("%s/v2/bench/%s/%s/%s" % (args.base, im["repo"], ep, d)))
+            print("output = " + q(os.path.join(args.outdir, d)))
+
+
+def head_digest(url, accept):
+    import urllib.request
+    req = urllib.request.Request(url, method="HEAD", headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(req) as resp:
+            return resp.headers.get("Docker-Content-Digest")
+    except Exception as e:  # noqa: BLE001 - report any failure as a mismatch
+        return f"error {e}"
+
+
+def cmd_many_served(args):
+    meta = load(args.meta)
+    targets = {}
+    if args.mapping:
+        with open(args.mapping) as f:
+            mapping = json.load(f)
+        for src, dst in mapping.items():
+            targets[src.split("/bench/", 1)[-1]] = dst
+    bad = []
+    for im in meta["images"]:
+        want = im["manifest"]["digest"]
+        key = f"{im['repo']}:{im['tag']}"
+        if args.mapping:
+            dst = targets.get(key)
+            if dst is None:
+                bad.append(f"no mapping entry for bench/{key}")
+                continue
+            host, rest = dst.split("/", 1)
+            name, ref = (rest.split("@", 1) if "@" in rest else rest.rsplit(":", 1))
+        else:
+            name = "/".join(x for x in (args.prefix, "bench", im["repo"]) if x)
+            host, ref = args.host, im["tag"]
+        got = head_digest(f"http://{host}/v2/{name}/manifests/{ref}", MT_MANIFEST)
+        if got != want:
+            bad.append(f"{host}/{name}:{ref}: {got} (want {want})")
+    for line in bad[:10]:
+        print("many-served: " + line, file=sys.stderr)
+    if len(bad) > 10:
+        print(f"many-served: ... and {len(bad) - 10} more", file=sys.stderr)
+    sys.exit(1 if bad else 0)
+
+
+def cmd_tar_blob_bytes(args):
+    import re
+    n = total = 0
+    pat = re.compile(r"^(\./)?blobs/sha256/[0-9a-f]{64}$")
+    with tarfile.open(args.tar, "r:") as tf:
+        for m in tf:
+            if m.isfile() and pat.match(m.name):
+                n += 1
+                total += m.size
+    print(total, n)
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -344,13 +501,34 @@ def main():
     cm2 = sub.add_parser("check-mapping")
     cm2.add_argument("meta")
     cm2.add_argument("mapping")
+    gm = sub.add_parser("gen-many")
+    gm.add_argument("dir")
+    gm.add_argument("--images", type=int, required=True)
+    gm.add_argument("--repos", type=int, required=True)
+    gm.add_argument("--base-kib", type=int, required=True)
+    gm.add_argument("--own-layers", type=int, required=True)
+    gm.add_argument("--own-kib", required=True)
+    ml = sub.add_parser("many-list")
+    ml.add_argument("meta")
+    mc = sub.add_parser("many-curl-get")
+    mc.add_argument("meta")
+    mc.add_argument("base")
+    mc.add_argument("outdir")
+    ms = sub.add_parser("many-served")
+    ms.add_argument("meta")
+    ms.add_argument("host")
+    ms.add_argument("prefix")
+    ms.add_argument("--mapping")
+    tb = sub.add_parser("tar-blob-bytes")
+    tb.add_argument("tar")
     a = ap.parse_args()
     if a.cmd == "gen":
         gen(a)
     elif a.cmd == "bytes":
         cmd_bytes(a)
     elif a.cmd == "count":
-        print(sum(len(r["blobs"]) for r in load(a.meta)["repos"]))
+        m = load(a.meta)
+        print(len(m["blobs"]) if m.get("kind") == "many" else sum(len(r["blobs"]) for r in m["repos"]))
     elif a.cmd == "curl-get":
         cmd_curl_get(a)
     elif a.cmd == "curl-post":
@@ -361,6 +539,16 @@ def main():
         cmd_check_mapping(a)
     elif a.cmd == "curl-manifests":
         cmd_curl_manifests(a)
+    elif a.cmd == "gen-many":
+        gen_many(a)
+    elif a.cmd == "many-list":
+        cmd_many_list(a)
+    elif a.cmd == "many-curl-get":
+        cmd_many_curl_get(a)
+    elif a.cmd == "many-served":
+        cmd_many_served(a)
+    elif a.cmd == "tar-blob-bytes":
+        cmd_tar_blob_bytes(a)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Markdown table for scripts/bench.sh.
 
-  report.py ROWS RUNS
+  report.py ROWS RUNS [TARGETS]
 
 ROWS (tab-separated, in table order): case, tool, bytes, role, note
   role: "skopeo" (the row other rows of the case are compared with), "ceiling" (likewise;
   with several ceiling rows in a case the fastest is the ceiling and gets a ★),
   "tool" (an ordinary row), "skip" (not run: note is printed instead of figures).
 RUNS (tab-separated): case, tool, run, seconds, max_rss_kib, rc
+TARGETS (tab-separated, optional): one target to state under the table per line
+  ratio CASE TOOL REF_TOOL MAX   median of TOOL / median of REF_TOOL, "met" when <= MAX
+                                 (MAX empty: the ratio only)
+  mibs CASE TOOL MIN             MiB/s of TOOL's row, "met" when >= MIN
 """
 import statistics
 import sys
@@ -83,6 +87,46 @@ def main():
         tool += f" ({r['note']})" if r["note"] else ""
         print(f"| {r['case']} | {tool} | {med} | {mibs:.0f} | {s['rss']:.0f} | "
               f"{ratio('skopeo')} | {ratio('ceiling')} |")
+
+    if len(sys.argv) > 3:
+        targets(sys.argv[3], rows, stats)
+
+
+def targets(path, rows, stats):
+    lines = []
+    with open(path) as f:
+        for line in f:
+            if not line.strip():
+                continue
+            kind, case, tool, *rest = line.rstrip("\n").split("\t")
+            s = stats.get((case, tool), {})
+            if kind == "ratio":
+                ref, limit = (rest + ["", ""])[:2]
+                b = stats.get((case, ref), {})
+                if not s.get("med") or not b.get("med"):
+                    lines.append(f"* {case}: {tool} ÷ {ref}: no figures")
+                    continue
+                x = s["med"] / b["med"]
+                text = f"* {case}: {tool} ÷ {ref} = {x:.2f}×"
+                if limit:
+                    ok = x <= float(limit)
+                    text += f" (target ≤ {float(limit):g}×): **{'met' if ok else 'MISSED'}**"
+                lines.append(text)
+            elif kind == "mibs":
+                limit = float(rest[0])
+                row = next((r for r in rows if r["case"] == case and r["tool"] == tool), None)
+                if not s.get("med") or row is None:
+                    lines.append(f"* {case}: {tool}: no figures")
+                    continue
+                v = row["bytes"] / (1 << 20) / s["med"]
+                ok = v >= limit
+                lines.append(f"* {case}: {tool} = {v:.0f} MiB/s (target ≥ {limit:g} MiB/s): "
+                             f"**{'met' if ok else 'MISSED'}**")
+    if lines:
+        print()
+        print("Targets (medians of this run):")
+        print()
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":
