@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::reference::{is_registry_host, Reference, ReferenceError, DOCKER_HUB};
 
 mod file;
+pub mod relocations;
 
 /// Longest repository name (`host/path`) registries accept (distribution's `NameTotalLengthMax`).
 pub const NAME_MAX: usize = 255;

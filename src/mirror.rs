@@ -20,6 +20,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use crate::mapping::relocations::{read_relocations, RelocationFileError};
 use crate::mapping::{Mapper, MappingError};
 use crate::reference::{Reference, ReferenceError, DOCKER_HUB};
 
@@ -30,10 +31,8 @@ pub enum MirrorError {
         "--emit {0:?}: unknown kind; use policy-json, kustomize, helm-values or registries-conf"
     )]
     Kind(String),
-    #[error("cannot read the mapping file {path}: {detail}")]
-    ReadMapping { path: PathBuf, detail: String },
-    #[error("mapping file {path}: {detail}; expected a JSON object {{\"original reference\": \"relocated reference\"}} such as ferry import writes to relocation-mapping.json")]
-    MappingFormat { path: PathBuf, detail: String },
+    #[error(transparent)]
+    MappingFile(#[from] RelocationFileError),
     #[error("mapping file: {0}")]
     Reference(#[from] ReferenceError),
     #[error(transparent)]
@@ -129,22 +128,9 @@ impl Pairs {
 
     /// Reads a `relocation-mapping.json` (original reference → relocated reference).
     pub fn from_mapping_file(path: &Path) -> Result<Pairs, MirrorError> {
-        let text = std::fs::read_to_string(path).map_err(|e| MirrorError::ReadMapping {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
-        let bad = |detail: String| MirrorError::MappingFormat {
-            path: path.to_path_buf(),
-            detail,
-        };
-        let map: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
         let mut out = Pairs::default();
-        for (k, v) in &map {
-            let v = v
-                .as_str()
-                .ok_or_else(|| bad(format!("the value of {k:?} is not a string")))?;
-            out.add(Reference::parse(k)?, Reference::parse(v)?)?;
+        for (o, r) in read_relocations(path)? {
+            out.add(o, r)?;
         }
         Ok(out)
     }

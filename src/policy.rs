@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use crate::mapping::relocations::{read_relocations, RelocationFileError};
 use crate::mapping::{Mapper, MappingError};
 use crate::reference::{Reference, ReferenceError};
 
@@ -21,10 +22,8 @@ pub const REGISTRIES_D_FILE: &str = "ferry.yaml";
 pub enum PolicyError {
     #[error("--emit {0:?}: unknown kind; the kind ferry writes is policy-json")]
     Kind(String),
-    #[error("cannot read the mapping file {path}: {detail}")]
-    ReadMapping { path: PathBuf, detail: String },
-    #[error("mapping file {path}: {detail}; expected a JSON object {{\"original reference\": \"relocated reference\"}} such as ferry import writes to relocation-mapping.json")]
-    MappingFormat { path: PathBuf, detail: String },
+    #[error(transparent)]
+    MappingFile(#[from] RelocationFileError),
     #[error("mapping file: {0}")]
     Reference(#[from] ReferenceError),
     #[error(transparent)]
@@ -83,22 +82,9 @@ impl Relocations {
 
     /// Reads a `relocation-mapping.json` (original reference → relocated reference).
     pub fn from_mapping_file(path: &Path) -> Result<Relocations, PolicyError> {
-        let text = std::fs::read_to_string(path).map_err(|e| PolicyError::ReadMapping {
-            path: path.to_path_buf(),
-            detail: e.to_string(),
-        })?;
-        let bad = |detail: String| PolicyError::MappingFormat {
-            path: path.to_path_buf(),
-            detail,
-        };
-        let map: serde_json::Map<String, Value> =
-            serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
         let mut out = Relocations::default();
-        for (k, v) in &map {
-            let v = v
-                .as_str()
-                .ok_or_else(|| bad(format!("the value of {k:?} is not a string")))?;
-            out.add(&Reference::parse(k)?, &Reference::parse(v)?)?;
+        for (o, r) in read_relocations(path)? {
+            out.add(&o, &r)?;
         }
         Ok(out)
     }

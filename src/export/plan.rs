@@ -97,6 +97,16 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// Indexes of the requested platforms that `p` satisfies.
+    pub(super) fn wanted_hits(&self, p: &Platform) -> Vec<usize> {
+        self.wanted
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| p.matches(w))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     pub(super) fn registry_err(
         &self,
         image: &str,
@@ -267,13 +277,7 @@ impl<'a> Planner<'a> {
             }
             let keep = self.wanted.is_empty()
                 || platform.as_ref().is_some_and(|p| {
-                    let hits: Vec<usize> = self
-                        .wanted
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, w)| p.matches(w))
-                        .map(|(i, _)| i)
-                        .collect();
+                    let hits = self.wanted_hits(p);
                     acc.matched.extend(hits.iter().copied());
                     !hits.is_empty()
                 });

@@ -46,13 +46,7 @@ impl Planner<'_> {
         let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
         if let Some(p) = Platform::from_json(&json) {
             acc.available.push(p.clone());
-            let hits: Vec<usize> = self
-                .wanted
-                .iter()
-                .enumerate()
-                .filter(|(_, w)| p.matches(w))
-                .map(|(i, _)| i)
-                .collect();
+            let hits = self.wanted_hits(&p);
             if !hits.is_empty() {
                 acc.matched.extend(hits);
                 acc.kept.push(p);
