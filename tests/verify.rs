@@ -280,6 +280,35 @@ fn signatures_that_do_not_verify_are_invalid() {
     assert_success(&out);
     assert!(stdout(&out).contains("signed, not checked (no --key)"));
 
+    // One byte of the signature changed: the right key no longer verifies it.
+    let f = fixture();
+    let l = Layout::new(&f.s.dir);
+    let payload = f.s.sig_index[2].bytes.clone();
+    let sig: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(&key(7), &payload);
+    let mut der = sig.to_der().as_bytes().to_vec();
+    let last = der.len() - 1;
+    der[last] ^= 0x01;
+    use base64::Engine;
+    let flipped = signature_with(
+        payload,
+        &base64::engine::general_purpose::STANDARD.encode(&der),
+    );
+    flipped.iter().for_each(|b| l.put(b));
+    rewrite_index(&f.s.dir, |v| {
+        let sig = v["manifests"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|e| e["digest"] == f.s.sig_index[0].digest.as_str())
+            .unwrap();
+        sig["digest"] = json!(flipped[0].digest);
+        sig["size"] = json!(flipped[0].size());
+    });
+    assert_failure(
+        &verify(&f.s.dir, &["--key", f.key.to_str().unwrap()]),
+        &["example.com/app:v1: signature", "INVALID"],
+    );
+
     // Not base64, and a key file that is not a key.
     let f = fixture();
     let l = Layout::new(&f.s.dir);
