@@ -40,6 +40,32 @@ pub fn payload(docker_reference: &str, digest: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// A cosign 2 signature manifest over `digest` for `docker_reference`, signed by `k`; returns
+/// (manifest, config, payload layer).
+pub fn cosign_signature(docker_reference: &str, digest: &str, k: &SigningKey) -> [Blob; 3] {
+    let p = payload(docker_reference, digest);
+    let sig: Signature = k.sign(&p);
+    signature_with(p, &STANDARD.encode(sig.to_der().as_bytes()))
+}
+
+/// A signature manifest over an arbitrary payload with an arbitrary signature annotation.
+pub fn signature_with(payload: Vec<u8>, sig_b64: &str) -> [Blob; 3] {
+    let layer = Blob::new(SIMPLESIGNING, payload);
+    let config = Blob::json(
+        OCI_CONFIG,
+        &json!({"architecture": "", "config": {}, "created": "0001-01-01T00:00:00Z",
+                "history": [{"created": "0001-01-01T00:00:00Z"}], "os": "",
+                "rootfs": {"type": "layers", "diff_ids": [layer.digest]}}),
+    );
+    let mut ld = layer.descriptor();
+    ld["annotations"] = json!({ SIG_ANNOTATION: sig_b64 });
+    let manifest = Blob::json(
+        OCI_MANIFEST,
+        &json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config.descriptor(), "layers": [ld]}),
+    );
+    [manifest, config, layer]
+}
+
 /// A cosign signature manifest over `digest`, pushed as `repo:sha256-<hex>.sig`.
 pub fn push_cosign_signature(
     c: &Client,
@@ -48,22 +74,7 @@ pub fn push_cosign_signature(
     digest: &str,
     k: &SigningKey,
 ) -> Blob {
-    let p = payload(docker_reference, digest);
-    let sig: Signature = k.sign(&p);
-    let sig_b64 = STANDARD.encode(sig.to_der().as_bytes());
-    let layer = Blob::new(SIMPLESIGNING, p);
-    let config = Blob::json(
-        OCI_CONFIG,
-        &json!({"architecture": "", "config": {}, "created": "0001-01-01T00:00:00Z",
-                "history": [{"created": "0001-01-01T00:00:00Z"}], "os": "",
-                "rootfs": {"type": "layers", "diff_ids": [layer.digest]}}),
-    );
-    let mut ld = layer.descriptor();
-    ld["annotations"] = json!({SIG_ANNOTATION: sig_b64});
-    let manifest = Blob::json(
-        OCI_MANIFEST,
-        &json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config.descriptor(), "layers": [ld]}),
-    );
+    let [manifest, config, layer] = cosign_signature(docker_reference, digest, k);
     c.push_blob(repo, &config.bytes);
     c.push_blob(repo, &layer.bytes);
     let tag = format!("sha256-{}.sig", digest.trim_start_matches("sha256:"));

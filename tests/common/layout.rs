@@ -2,13 +2,11 @@
 //! only (no randomness, no compressor whose output could change between versions), so every
 //! digest is the same on every run and snapshots can show them.
 
-use super::cosign::{key, payload, SIG_ANNOTATION, SIMPLESIGNING};
+use super::cosign::key;
+#[allow(unused_imports)]
+pub use super::cosign::{cosign_signature, signature_with};
 use super::digest;
 use super::fixtures::*;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
-use p256::ecdsa::signature::Signer;
-use p256::ecdsa::{Signature, SigningKey};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
@@ -149,32 +147,6 @@ pub fn tar_layout(dir: &Path, out: &Path) {
         b.append_data(&mut h, &n, &data[..]).unwrap();
     }
     b.into_inner().unwrap();
-}
-
-/// A cosign 2 signature manifest over `digest` for `docker_reference`, signed by `k`; returns
-/// (manifest, config, payload layer).
-pub fn cosign_signature(docker_reference: &str, digest: &str, k: &SigningKey) -> [Blob; 3] {
-    let p = payload(docker_reference, digest);
-    let sig: Signature = k.sign(&p);
-    signature_with(p, &STANDARD.encode(sig.to_der().as_bytes()))
-}
-
-/// A signature manifest over an arbitrary payload with an arbitrary signature annotation.
-pub fn signature_with(payload: Vec<u8>, sig_b64: &str) -> [Blob; 3] {
-    let layer = Blob::new(SIMPLESIGNING, payload);
-    let config = Blob::json(
-        OCI_CONFIG,
-        &json!({"architecture": "", "config": {}, "created": "0001-01-01T00:00:00Z",
-                "history": [{"created": "0001-01-01T00:00:00Z"}], "os": "",
-                "rootfs": {"type": "layers", "diff_ids": [layer.digest]}}),
-    );
-    let mut ld = layer.descriptor();
-    ld["annotations"] = json!({ SIG_ANNOTATION: sig_b64 });
-    let manifest = Blob::json(
-        OCI_MANIFEST,
-        &json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config.descriptor(), "layers": [ld]}),
-    );
-    [manifest, config, layer]
 }
 
 /// An OCI 1.1 referrer of `subject` carrying `content` as its one layer; returns
