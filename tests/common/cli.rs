@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 /// An empty HOME (and XDG dirs) for ferry runs, so no credentials leak in from the machine.
+/// One shared directory: ferry only reads there, and tests that need auth files set their own
+/// `DOCKER_CONFIG` / `XDG_*` paths.
 pub fn isolated_home() -> PathBuf {
-    let p = std::env::temp_dir().join(format!("ferry-test-home-{}", std::process::id()));
+    let p = std::env::temp_dir().join("ferry-test-home");
     std::fs::create_dir_all(&p).unwrap();
     p
 }
