@@ -246,7 +246,7 @@ fn second_import_pushes_no_blob_and_chunks_when_asked() {
 #[test]
 fn kill_during_import_then_rerun_completes() {
     let src = Registry::start();
-    let layers: Vec<Layer> = (0..6)
+    let layers: Vec<Layer> = (0..10)
         .map(|i| layer_with(OCI_LAYER_GZIP, 700 + i, 4 << 20))
         .collect();
     let img = Image::from_layers(Kind::Oci, "linux/amd64", layers);
