@@ -331,17 +331,6 @@ fn write_mapping(
     };
     let mut bytes = serde_json::to_vec_pretty(mapping).map_err(|e| err(e.to_string()))?;
     bytes.push(b'\n');
-    let tmp = path.with_file_name(format!(
-        ".{}.ferry-{}.tmp",
-        path.file_name()
-            .map(|f| f.to_string_lossy().to_string())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, &bytes).map_err(|e| err(e.to_string()))?;
-    std::fs::rename(&tmp, &path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        err(e.to_string())
-    })?;
+    crate::layout::writer::write_atomically(&path, &bytes).map_err(|e| err(e.to_string()))?;
     Ok(path.display().to_string())
 }

@@ -10,7 +10,7 @@ use super::push::Streamed;
 use super::{run, ImportError, ImportOptions, ImportSummary};
 use crate::digest::Digest;
 use crate::layout::gz::blob_digest;
-use crate::layout::reader::{check_name, Bundle};
+use crate::layout::reader::{regular_member, Bundle};
 use crate::layout::{LayoutError, INDEX_FILE, OCI_LAYOUT_FILE};
 use crate::manifest::MAX_MANIFEST_SIZE;
 use crate::registry::Client;
@@ -67,12 +67,9 @@ pub fn import_stream<R: Read>(
     let mut first = First::None;
     for entry in entries.by_ref() {
         let mut entry = entry.map_err(|e| corrupt(format!("not a readable tar stream ({e})")))?;
-        let Some(name) = check_name(&entry.path_bytes())? else {
+        let Some(name) = regular_member(&entry)? else {
             continue;
         };
-        if !crate::layout::gz::member_kind_ok(&name, entry.header().entry_type())? {
-            continue;
-        }
         let size = entry.size();
         if name == INDEX_FILE || name == OCI_LAYOUT_FILE {
             if size > MAX_MANIFEST_SIZE {
@@ -128,12 +125,9 @@ pub fn import_stream<R: Read>(
         }
         for entry in entries.by_ref() {
             let mut entry = entry.map_err(|e| corrupt(format!("the stream broke off ({e}); nothing that needs the rest was tagged: run the import again")))?;
-            let Some(name) = check_name(&entry.path_bytes())? else {
+            let Some(name) = regular_member(&entry)? else {
                 continue;
             };
-            if !crate::layout::gz::member_kind_ok(&name, entry.header().entry_type())? {
-                continue;
-            }
             if let Some(d) = blob_digest(&name) {
                 streamed.offer(client, chunk, progress, &d, &mut entry)?;
             }

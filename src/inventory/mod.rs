@@ -190,17 +190,7 @@ impl Inventory {
             path: path.to_path_buf(),
             detail: e.to_string(),
         };
-        let name = path.file_name().map(|f| f.to_string_lossy().to_string());
-        let tmp = path.with_file_name(format!(
-            ".{}.ferry-{}.tmp",
-            name.unwrap_or_default(),
-            std::process::id()
-        ));
-        std::fs::write(&tmp, self.to_bytes()).map_err(err)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            err(e)
-        })
+        crate::layout::writer::write_atomically(path, &self.to_bytes()).map_err(err)
     }
 
     /// One line for people: images found, blobs and bytes held.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
 
-use super::reader::check_name;
+use super::reader::regular_member;
 use super::LayoutError;
 use crate::digest::{Algorithm, Digest, Hasher};
 use crate::manifest::MAX_MANIFEST_SIZE;
@@ -54,22 +54,6 @@ pub fn blob_digest(name: &str) -> Option<Digest> {
     Digest::parse(&format!("{alg}:{hex}")).ok()
 }
 
-pub fn member_kind_ok(name: &str, kind: tar::EntryType) -> Result<bool, LayoutError> {
-    let bad = |reason: &str| {
-        Err(LayoutError::Unsafe {
-            member: name.to_string(),
-            reason: reason.into(),
-        })
-    };
-    match kind {
-        tar::EntryType::Regular | tar::EntryType::Continuous => Ok(true),
-        tar::EntryType::Directory => Ok(false),
-        tar::EntryType::Symlink => bad("symbolic link members are not allowed"),
-        tar::EntryType::Link => bad("hard link members are not allowed"),
-        _ => bad("only regular files and directories are allowed"),
-    }
-}
-
 /// Records the sizes that the descriptors of a manifest or index (`doc`, JSON) give blobs.
 fn declare(doc: &str, data: &[u8], declared: &mut BTreeMap<String, (u64, String)>) {
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else {
@@ -109,12 +93,9 @@ impl GzIndex {
                     format!("not a readable tar.gz ({e}): the bundle may be truncated"),
                 )
             })?;
-            let Some(name) = check_name(&entry.path_bytes())? else {
+            let Some(name) = regular_member(&entry)? else {
                 continue;
             };
-            if !member_kind_ok(&name, entry.header().entry_type())? {
-                continue;
-            }
             let size = entry.size();
             if let Some((want, by)) = declared.get(&name).filter(|(want, _)| *want != size) {
                 return Err(corrupt(path, format!("member {name} is {size} bytes by its tar header, but {by} says {want}; refusing it before reading it")));
@@ -221,12 +202,9 @@ impl GzIndex {
                     format!("second pass: {e}; the file changed since the first pass?"),
                 )
             })?;
-            let Some(name) = check_name(&entry.path_bytes())? else {
+            let Some(name) = regular_member(&entry)? else {
                 continue;
             };
-            if !member_kind_ok(&name, entry.header().entry_type())? {
-                continue;
-            }
             let Some(d) = blob_digest(&name) else {
                 continue;
             };

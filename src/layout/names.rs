@@ -42,6 +42,27 @@ pub fn check_name(raw: &[u8]) -> Result<Option<String>, LayoutError> {
     Ok(Some(parts.join("/")))
 }
 
+/// The normalised name of a tar member that is a regular file; None for directories and
+/// entries to skip; an error for links, devices and FIFOs (they could point outside the layout).
+pub fn regular_member<R: std::io::Read>(
+    entry: &tar::Entry<'_, R>,
+) -> Result<Option<String>, LayoutError> {
+    let Some(name) = check_name(&entry.path_bytes())? else {
+        return Ok(None);
+    };
+    let refuse = |reason: &str| Err(unsafe_member(&name, reason));
+    match entry.header().entry_type() {
+        tar::EntryType::Regular | tar::EntryType::Continuous => Ok(Some(name)),
+        tar::EntryType::Directory => Ok(None),
+        tar::EntryType::Symlink => refuse("symbolic link members are not allowed"),
+        tar::EntryType::Link => refuse("hard link members are not allowed"),
+        tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
+            refuse("device and FIFO members are not allowed")
+        }
+        other => refuse(&format!("unsupported member type {other:?}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

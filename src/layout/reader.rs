@@ -10,7 +10,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use super::names::check_name;
+pub use super::names::{check_name, regular_member};
 use super::parts::{self, Parts};
 use super::{gz, LayoutError, INDEX_FILE};
 use crate::digest::{Digest, Hasher};
@@ -97,36 +97,9 @@ fn index_tar(path: &Path, shared: &Arc<Parts>) -> Result<BTreeMap<String, Locati
             path: path.to_path_buf(),
             detail: format!("not a readable tar ({e}); the bundle may be truncated or not a tar"),
         })?;
-        let raw = entry.path_bytes().to_vec();
-        let kind = entry.header().entry_type();
-        let Some(name) = check_name(&raw)? else {
+        let Some(name) = regular_member(&entry)? else {
             continue;
         };
-        match kind {
-            tar::EntryType::Regular | tar::EntryType::Continuous => {}
-            tar::EntryType::Directory => continue,
-            tar::EntryType::Symlink => {
-                return Err(unsafe_member(
-                    &name,
-                    "symbolic link members are not allowed",
-                ))
-            }
-            tar::EntryType::Link => {
-                return Err(unsafe_member(&name, "hard link members are not allowed"))
-            }
-            tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
-                return Err(unsafe_member(
-                    &name,
-                    "device and FIFO members are not allowed",
-                ))
-            }
-            other => {
-                return Err(unsafe_member(
-                    &name,
-                    &format!("unsupported member type {other:?}"),
-                ))
-            }
-        }
         let loc = Location {
             offset: entry.raw_file_position(),
             size: entry.size(),

@@ -12,6 +12,21 @@ use std::sync::Mutex;
 
 use super::{leftovers, LayoutError};
 
+/// Writes a small file through `.NAME.ferry-PID.tmp` beside it and renames it into place, so
+/// a reader never sees half of it and a failed write leaves nothing under the name.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|f| f.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.ferry-{}.tmp", std::process::id()));
+    let done = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done
+}
+
 /// Called per part a byte range spans: (part, offset in the part, range of the buffer).
 type SpanFn<'a> = dyn FnMut(&OutPart, u64, std::ops::Range<usize>) -> Result<(), LayoutError> + 'a;
 
