@@ -9,19 +9,23 @@ export PATH="${FERRY_VENV:-$HOME/.cache/ferry/venv}/bin:$PATH"
 # On this machine cargo has been seen to record a garbled rustc target probe (rustc reading
 # another process's diagnostics as its input) in target/.rustc_info.json, and then to fail
 # every later command with "failed to run `rustc` to learn about target-specific information".
-# That is a toolchain cache fault, not a result: drop the cache and run the step once more.
+# That is a toolchain cache fault, not a result: drop the cache and run the step again (at
+# most three times).
 # Any other failure is reported as it is.
 cargo_step() {
-  local log rc=0
+  local log rc attempt
   log=$(mktemp)
-  cargo "$@" 2>"$log" || rc=$?
-  cat "$log" >&2
-  if [ "$rc" -ne 0 ] && grep -q 'to learn about target-specific information' "$log"; then
-    echo "test.sh: cargo's cached rustc probe is broken; clearing target/.rustc_info.json and running 'cargo $*' again" >&2
-    rm -f target/.rustc_info.json
+  for attempt in 1 2 3; do
     rc=0
-    cargo "$@" || rc=$?
-  fi
+    cargo "$@" 2>"$log" || rc=$?
+    cat "$log" >&2
+    if [ "$rc" -eq 0 ] || ! grep -q 'to learn about target-specific information' "$log"; then
+      break
+    fi
+    echo "test.sh: cargo's cached rustc probe is broken (attempt $attempt); clearing target/.rustc_info.json and running 'cargo $*' again" >&2
+    rm -f target/.rustc_info.json
+    sleep 5
+  done
   rm -f "$log"
   return "$rc"
 }
