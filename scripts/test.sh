@@ -23,7 +23,7 @@ cargo_step() {
       break
     fi
     echo "test.sh: cargo's cached rustc probe is broken (attempt $attempt); clearing target/.rustc_info.json and running 'cargo $*' again" >&2
-    rm -f target/.rustc_info.json
+    rm -f "${CARGO_TARGET_DIR:-target}/.rustc_info.json"
     sleep 5
   done
   rm -f "$log"
@@ -31,5 +31,8 @@ cargo_step() {
 }
 
 cargo fmt --check
-cargo_step clippy --all-targets -- -D warnings
-cargo_step test --all-targets -- --test-threads=4
+# Each step gets a target directory of its own: a fresh clone's `cargo test` failed its rustc
+# probe whenever an earlier command (even `cargo fmt`) had written target/.rustc_info.json,
+# and passed in a directory of its own.
+CARGO_TARGET_DIR=target/clippy cargo_step clippy --all-targets -- -D warnings
+CARGO_TARGET_DIR=target/test cargo_step test --all-targets -- --test-threads=4
