@@ -30,9 +30,8 @@ cargo_step() {
   return "$rc"
 }
 
+# The tests build first: in a fresh clone, `cargo test` run after another cargo command failed
+# its rustc probe (see cargo_step), and passed as the first command.
+cargo_step test --all-targets -- --test-threads=4
 cargo fmt --check
-# Each step gets a target directory of its own: a fresh clone's `cargo test` failed its rustc
-# probe whenever an earlier command (even `cargo fmt`) had written target/.rustc_info.json,
-# and passed in a directory of its own.
-CARGO_TARGET_DIR=target/clippy cargo_step clippy --all-targets -- -D warnings
-CARGO_TARGET_DIR=target/test cargo_step test --all-targets -- --test-threads=4
+cargo_step clippy --all-targets -- -D warnings
