@@ -10,12 +10,12 @@ export PATH="${FERRY_VENV:-$HOME/.cache/ferry/venv}/bin:$PATH"
 # another process's diagnostics as its input) in target/.rustc_info.json, and then to fail
 # every later command with "failed to run `rustc` to learn about target-specific information".
 # That is a toolchain cache fault, not a result: drop the cache and run the step again (at
-# most three times).
+# most four times, 30 s apart: after a large build the probe has failed again right away).
 # Any other failure is reported as it is.
 cargo_step() {
   local log rc attempt
   log=$(mktemp)
-  for attempt in 1 2 3; do
+  for attempt in 1 2 3 4; do
     rc=0
     cargo "$@" 2>"$log" || rc=$?
     cat "$log" >&2
@@ -24,7 +24,7 @@ cargo_step() {
     fi
     echo "test.sh: cargo's cached rustc probe is broken (attempt $attempt); clearing target/.rustc_info.json and running 'cargo $*' again" >&2
     rm -f "${CARGO_TARGET_DIR:-target}/.rustc_info.json"
-    sleep 5
+    sleep 30
   done
   rm -f "$log"
   return "$rc"
