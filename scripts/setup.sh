@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the real peers the integration tests run against (DESIGN.md §10):
 #   docker-registry (CNCF distribution 2.8.2), skopeo, htpasswd, openssl, curl,
+#   the bundle readers containerd (ctr), podman and umoci (README "Who can read a bundle"),
 #   and moto_server (PyPI moto[server]) in a venv for the S3 storage tests.
 # Idempotent: does nothing (quickly) when everything is already present.
 set -euo pipefail
@@ -15,6 +16,10 @@ declare -A pkg_of=(
     [openssl]=openssl
     [curl]=curl
     [kubectl]=kubernetes-client
+    [containerd]=containerd
+    [ctr]=containerd
+    [podman]=podman
+    [umoci]=umoci
 )
 
 sudo_cmd=()
@@ -23,9 +28,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 missing=()
-for cmd in docker-registry skopeo htpasswd openssl curl kubectl; do
+for cmd in docker-registry skopeo htpasswd openssl curl kubectl containerd ctr podman umoci; do
     if ! command -v "$cmd" >/dev/null 2>&1; then
-        missing+=("${pkg_of[$cmd]}")
+        case " ${missing[*]} " in
+            *" ${pkg_of[$cmd]} "*) ;;
+            *) missing+=("${pkg_of[$cmd]}") ;;
+        esac
     fi
 done
 
