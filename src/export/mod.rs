@@ -207,6 +207,7 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
         return Err(ExportError::Failed(failed));
     }
     let mut plan = planner.plan;
+    plan.settle();
     let mut warnings = Vec::new();
     for img in &plan.images {
         if !img.missing.is_empty() {

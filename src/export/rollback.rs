@@ -1,4 +1,4 @@
-//! Taking a failed image back out of a plan (`--keep-going`): what was added since a mark.
+//! Settling a plan: taking a failed image back out (`--keep-going`), and one member per blob.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,6 +29,14 @@ impl Plan {
                 .map(|(d, b)| (d.clone(), b.repositories.len()))
                 .collect(),
         }
+    }
+
+    /// Makes every blob one member: content read whole while planning (a config checked for
+    /// `--platform`) is written from memory, so it leaves the fetch list whichever image
+    /// needed it first.
+    pub fn settle(&mut self) {
+        let inline = &self.inline;
+        self.blobs.retain(|d, _| !inline.contains_key(d));
     }
 
     /// Removes what was added since `m`.

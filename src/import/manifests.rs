@@ -1,11 +1,18 @@
-//! Pushing manifests (DESIGN §4.3, §6): children first within an image, images in parallel,
-//! attached artifacts in waves after their subjects.
+//! Pushing manifests in waves (DESIGN §4.3, §6). Registries validate an index by reading its
+//! children's links, and distribution's filesystem driver rewrites a link non-atomically, so
+//! overlapping PUTs of one manifest, or of a manifest and an index that lists it, fail at
+//! random. Every PUT is therefore planned once per (target repository, reference) and run in
+//! waves: attached artifacts after their subjects, and within each, manifests by digest, then
+//! indexes by digest (inner before outer), then tags in the same height order. Parallelism
+//! stays inside a wave; a wave finishes before the next starts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::push::target;
-use super::{referrers, registry_err, ImportError, Prepared};
+use super::{referrers, registry_err, ImportError, Prepared, SparseRefusal};
 use crate::digest::Digest;
+use crate::manifest::{Parsed, RawManifest};
+use crate::reference::Reference;
 use crate::registry::{Client, RegistryError};
 
 /// Attached artifacts go after what they are attached to (images first, then artifacts of
@@ -23,7 +30,7 @@ pub(super) fn order_attached(prepared: &mut Vec<Prepared>) {
     let depth = |p: &Prepared| {
         let mut d = 0;
         let mut cur = p.graph.subject.clone();
-        while let Some(s) = cur.filter(|_| d < 16) {
+        while let Some(s) = cur.filter(|_| d < crate::layout::MAX_DEPTH) {
             d += 1;
             cur = subject_of.get(&s).cloned();
         }
@@ -37,103 +44,213 @@ pub(super) fn order_attached(prepared: &mut Vec<Prepared>) {
     }));
 }
 
-/// Pushes the manifests of all images, `jobs` images at a time; attached artifacts wait for
-/// the wave before them (their subjects).
+/// One planned PUT: a manifest by digest or by tag into one target repository.
+#[derive(Debug, Clone)]
+pub(super) struct Put {
+    /// (attachment depth, by-digest 0 / by-tag 1, height): the wave it belongs to.
+    pub wave: (usize, u8, usize),
+    pub repo: Reference,
+    /// The digest, or the tag.
+    pub reference: String,
+    pub digest: Digest,
+    pub media_type: String,
+    /// Index into the prepared images, for messages and the sparse policy.
+    pub image: usize,
+}
+
+/// Height of each manifest: 0 for an image manifest, 1 + the highest child for an index.
+/// `manifests` come children first, so every child present is seen before its parent.
+fn heights(manifests: &[(Digest, String, Vec<u8>)], out: &mut BTreeMap<Digest, usize>) {
+    for (d, mt, bytes) in manifests {
+        let raw = RawManifest::new(bytes.clone(), d.clone(), mt);
+        let h = match raw.parse() {
+            Ok(Parsed::Index { manifests }) => manifests
+                .iter()
+                .filter_map(|c| out.get(&c.digest))
+                .max()
+                .map_or(1, |h| h + 1),
+            _ => 0,
+        };
+        out.entry(d.clone()).or_insert(h);
+    }
+}
+
+/// Every PUT the prepared images need, each (repository, reference) once, sorted into waves.
+pub(super) fn plan(prepared: &[Prepared]) -> Vec<Put> {
+    let mut height = BTreeMap::new();
+    for p in prepared {
+        heights(&p.manifests, &mut height);
+    }
+    let mut seen = BTreeSet::new();
+    let mut puts = Vec::new();
+    for (i, p) in prepared.iter().enumerate() {
+        let mut add = |by_tag: u8, reference: String, d: &Digest, mt: &str| {
+            if seen.insert((p.target.name(), reference.clone())) {
+                puts.push(Put {
+                    wave: (p.depth, by_tag, height.get(d).copied().unwrap_or(0)),
+                    repo: p.target.clone(),
+                    reference,
+                    digest: d.clone(),
+                    media_type: mt.to_string(),
+                    image: i,
+                });
+            }
+        };
+        for (d, mt, _) in &p.manifests {
+            add(0, d.to_string(), d, mt);
+        }
+        if let Some(tag) = &p.graph.reference.tag {
+            if let Some((d, mt, _)) = p.manifests.iter().find(|(d, _, _)| *d == p.root) {
+                add(1, tag.clone(), d, mt);
+            }
+        }
+    }
+    puts.sort_by_key(|p| p.wave);
+    puts
+}
+
+/// The manifest bytes of a planned PUT.
+fn bytes_of<'a>(prepared: &'a [Prepared], put: &Put) -> Option<&'a [u8]> {
+    prepared[put.image]
+        .manifests
+        .iter()
+        .find(|(d, _, _)| *d == put.digest)
+        .map(|(_, _, b)| b.as_slice())
+}
+
+/// What a wave's PUT ended in.
+enum Outcome {
+    Done {
+        oci_subject: bool,
+    },
+    /// A sparse index the registry would not take (`--sparse keep`): collected, not fatal.
+    Refused(SparseRefusal),
+    Failed(ImportError),
+}
+
+/// Pushes every manifest and tag in waves, `jobs` PUTs at a time. Sparse indexes the registry
+/// refuses are all collected (their tags and the indexes above them are not pushed) and
+/// reported together at the end; any other failure stops after its wave.
 pub(super) fn push_all_manifests(
     client: &Client,
     prepared: &[Prepared],
     jobs: usize,
 ) -> Result<referrers::Pending, ImportError> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Mutex;
-    let pending = Mutex::new(referrers::Pending::new());
-    let first_error: Mutex<Option<ImportError>> = Mutex::new(None);
+    let puts = plan(prepared);
+    let mut refused: Vec<SparseRefusal> = Vec::new();
+    let mut refused_digests: BTreeSet<(String, Digest)> = BTreeSet::new();
+    let mut indexed: BTreeSet<(String, Digest)> = BTreeSet::new();
     let mut start = 0;
-    while start < prepared.len() {
-        let depth = prepared[start].depth;
-        let end = prepared[start..]
+    while start < puts.len() {
+        let wave = puts[start].wave;
+        let end = puts[start..]
             .iter()
-            .position(|p| p.depth != depth)
-            .map_or(prepared.len(), |i| start + i);
-        let wave = &prepared[start..end];
-        let next = AtomicUsize::new(0);
-        std::thread::scope(|s| {
-            for _ in 0..jobs.max(1).min(wave.len()) {
-                s.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(p) = wave.get(i) else { break };
-                    if first_error
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .is_some()
-                    {
-                        break;
+            .position(|p| p.wave != wave)
+            .map_or(puts.len(), |i| start + i);
+        let todo: Vec<&Put> = puts[start..end]
+            .iter()
+            .filter(|p| !blocked(prepared, p, &refused_digests))
+            .collect();
+        let outcomes = crate::par::map(&todo, jobs, |p| push_one(client, prepared, p));
+        let mut failed = None;
+        for (p, o) in todo.iter().zip(outcomes) {
+            match o {
+                Outcome::Done { oci_subject } => {
+                    if oci_subject {
+                        indexed.insert((p.repo.name(), p.digest.clone()));
                     }
-                    match push_manifests(client, p) {
-                        Ok(Some((subject, m))) => pending
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .entry((p.target.clone(), subject))
-                            .or_default()
-                            .push(m),
-                        Ok(None) => {}
-                        Err(e) => {
-                            first_error
-                                .lock()
-                                .unwrap_or_else(|e| e.into_inner())
-                                .get_or_insert(e);
-                        }
-                    }
-                });
+                }
+                Outcome::Refused(r) => {
+                    refused_digests.insert((p.repo.name(), p.digest.clone()));
+                    refused.push(r);
+                }
+                Outcome::Failed(e) => {
+                    failed.get_or_insert(e);
+                }
             }
-        });
-        if let Some(e) = first_error.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        }
+        if let Some(e) = failed {
             return Err(e);
         }
         start = end;
     }
-    Ok(pending.into_inner().unwrap_or_else(|e| e.into_inner()))
+    if !refused.is_empty() {
+        return Err(ImportError::Sparse(refused));
+    }
+    Ok(pending_fallback(prepared, &indexed))
 }
 
-/// PUTs an image's manifests children first, then its tag. Returns (subject, manifest) when it
-/// is a referrer the registry did not index itself, for the fallback tag.
-fn push_manifests(
-    client: &Client,
-    p: &Prepared,
-) -> Result<Option<(Digest, crate::manifest::RawManifest)>, ImportError> {
-    let t = target(&p.target);
+/// A PUT that would need a refused sparse index: its tag, or an index that lists it.
+fn blocked(prepared: &[Prepared], put: &Put, refused: &BTreeSet<(String, Digest)>) -> bool {
+    if refused.is_empty() {
+        return false;
+    }
+    let repo = put.repo.name();
+    if refused.contains(&(repo.clone(), put.digest.clone())) {
+        return true;
+    }
+    let Some(bytes) = bytes_of(prepared, put) else {
+        return false;
+    };
+    let raw = RawManifest::new(bytes.to_vec(), put.digest.clone(), &put.media_type);
+    match raw.parse() {
+        Ok(Parsed::Index { manifests }) => manifests
+            .iter()
+            .any(|c| refused.contains(&(repo.clone(), c.digest.clone()))),
+        _ => false,
+    }
+}
+
+fn push_one(client: &Client, prepared: &[Prepared], put: &Put) -> Outcome {
+    let p = &prepared[put.image];
     let image = &p.graph.recorded;
-    let mut indexed = false;
-    for (d, media_type, bytes) in &p.manifests {
-        match client.put_manifest(&t, &d.to_string(), media_type, bytes) {
-            Ok(put) => indexed |= *d == p.root && put.oci_subject,
-            Err(RegistryError::ManifestRejected { detail, .. })
-                if *d == p.root && !p.graph.absent.is_empty() =>
-            {
-                let missing: Vec<&str> = p.graph.absent.values().map(String::as_str).collect();
-                return Err(ImportError::Sparse {
-                    image: image.clone(),
-                    target: p.target.name(),
-                    digest: d.to_string(),
-                    missing: missing.join(", "),
-                    answer: detail,
-                });
+    let Some(bytes) = bytes_of(prepared, put) else {
+        return Outcome::Failed(ImportError::Bundle(format!(
+            "{image}: manifest {} not prepared",
+            put.digest
+        )));
+    };
+    let t = target(&put.repo);
+    match client.put_manifest(&t, &put.reference, &put.media_type, bytes) {
+        Ok(r) => Outcome::Done {
+            oci_subject: r.oci_subject,
+        },
+        Err(RegistryError::ManifestRejected { detail, .. })
+            if put.digest == p.root && !p.graph.absent.is_empty() =>
+        {
+            let missing: Vec<&str> = p.graph.absent.values().map(String::as_str).collect();
+            Outcome::Refused(SparseRefusal {
+                image: image.clone(),
+                target: p.target.name(),
+                digest: put.digest.to_string(),
+                missing: missing.join(", "),
+                answer: detail,
+            })
+        }
+        Err(e) => Outcome::Failed(registry_err(image, e)),
+    }
+}
+
+/// Referrers without a tag whose registry did not index them itself (no `OCI-Subject`
+/// answer): their subject's fallback tag is kept by ferry.
+fn pending_fallback(
+    prepared: &[Prepared],
+    indexed: &BTreeSet<(String, Digest)>,
+) -> referrers::Pending {
+    let mut pending = referrers::Pending::new();
+    for p in prepared {
+        if p.graph.subject.is_none() || p.graph.reference.tag.is_some() {
+            continue;
+        }
+        if indexed.contains(&(p.target.name(), p.root.clone())) {
+            continue;
+        }
+        if let Some(s) = p.graph.root.subject() {
+            let list = pending.entry((p.target.clone(), s)).or_default();
+            if !list.iter().any(|m| m.digest == p.graph.root.digest) {
+                list.push(p.graph.root.clone());
             }
-            Err(e) => return Err(registry_err(image, e)),
         }
     }
-    if let Some(tag) = &p.graph.reference.tag {
-        let (_, media_type, bytes) = p
-            .manifests
-            .iter()
-            .find(|(d, _, _)| *d == p.root)
-            .ok_or_else(|| ImportError::Bundle(format!("{image}: root manifest not prepared")))?;
-        client
-            .put_manifest(&t, tag, media_type, bytes)
-            .map_err(|e| registry_err(image, e))?;
-    }
-    let needs_fallback = p.graph.subject.is_some() && p.graph.reference.tag.is_none() && !indexed;
-    Ok(needs_fallback
-        .then(|| p.graph.root.subject().map(|s| (s, p.graph.root.clone())))
-        .flatten())
+    pending
 }

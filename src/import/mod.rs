@@ -69,20 +69,44 @@ pub enum ImportError {
         image: String,
         cause: Box<RegistryError>,
     },
-    #[error("{image}: {target} refused the sparse index {digest} (platforms {missing} were left out of the bundle on purpose): {answer}. Everything else was pushed by digest and stays valid. Ways out: a registry configured to accept indexes with absent children (distribution v3: validation.manifests.indexes.platforms), or --sparse strip (pushes a new index of the kept platforms, with a new digest; signatures over the original index will not verify)")]
-    Sparse {
-        image: String,
-        target: String,
-        digest: String,
-        missing: String,
-        answer: String,
-    },
+    #[error("{}", sparse_message(.0))]
+    Sparse(Vec<SparseRefusal>),
     #[error("--no-overwrite: these tags already point at other content, nothing was pushed: {0}")]
     Overwrite(String),
     #[error("writing the mapping file {path}: {detail}")]
     MappingFile { path: PathBuf, detail: String },
     #[error("{0}")]
     Omitted(String),
+}
+
+/// A sparse index the target registry would not take under `--sparse keep` (DESIGN §7).
+#[derive(Debug, Clone)]
+pub struct SparseRefusal {
+    pub image: String,
+    pub target: String,
+    pub digest: String,
+    /// The platforms left out of the bundle on purpose.
+    pub missing: String,
+    /// The registry's answer.
+    pub answer: String,
+}
+
+fn sparse_message(refused: &[SparseRefusal]) -> String {
+    let each: Vec<String> = refused
+        .iter()
+        .map(|r| {
+            format!(
+                "{}: {} refused the sparse index {} (platforms {} were left out of the bundle on purpose): {}",
+                r.image, r.target, r.digest, r.missing, r.answer
+            )
+        })
+        .collect();
+    let what = if refused.len() == 1 {
+        "index".to_string()
+    } else {
+        format!("{} indexes", refused.len())
+    };
+    format!("{}. Everything else was pushed by digest and stays valid; no tag of a refused {what} was pushed. Ways out: a registry configured to accept indexes with absent children (distribution v3: validation.manifests.indexes.platforms), or --sparse strip (pushes a new index of the kept platforms, with a new digest; signatures over the original index will not verify)", each.join("; "))
 }
 
 /// A tag that pointed elsewhere before the import.

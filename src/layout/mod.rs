@@ -24,6 +24,10 @@ use crate::digest::Digest;
 use crate::manifest::OCI_INDEX;
 
 pub const OCI_LAYOUT_FILE: &str = "oci-layout";
+/// Deepest nesting of indexes inside an image, counted from its root (depth 0). One limit for
+/// everything: what export writes, verify, inspect, inventory and import accept, so a bundle
+/// ferry made is always one ferry takes, and no input can exhaust the stack.
+pub const MAX_DEPTH: usize = 16;
 pub const INDEX_FILE: &str = "index.json";
 pub const OCI_LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 
