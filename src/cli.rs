@@ -233,6 +233,10 @@ pub struct VerifyArgs {
     /// Check cosign signatures with this public key (PEM, as cosign generate-key-pair writes).
     #[arg(long, value_name = "FILE")]
     pub key: Option<PathBuf>,
+    /// Platforms absent from an index without a record that it was deliberate (another
+    /// tool's sparse export) are errors, not warnings.
+    #[arg(long)]
+    pub strict: bool,
     /// Hashing threads (default: one per core).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,

@@ -205,8 +205,14 @@ fn describe(e: &Entry, g: &Graph, subject: Digest, on: String) -> Attached {
             .find(|(suffix, _)| t.ends_with(suffix))
             .map(|(_, k)| k)
     });
+    let fallback = e
+        .tag()
+        .and_then(crate::layout::foreign::fallback_subject)
+        .is_some_and(|s| s == subject)
+        && g.root().is_some_and(|r| r.is_index);
     let (kind, format) = match tag_kind {
         Some(k) => (k, "cosign tag"),
+        None if fallback => ("referrers index", "fallback tag"),
         None => (
             kind_of_type(artifact_type.as_deref().unwrap_or_default()),
             "referrer",

@@ -361,8 +361,12 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
         } else {
             progress_mode(&a.out)
         },
+        strict: a.strict,
     };
     let report = ferry::verify::verify(&opts)?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
     for p in &report.problems {
         eprintln!("error: {p}");
     }

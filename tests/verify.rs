@@ -127,7 +127,8 @@ fn missing_blobs_are_errors_unless_left_out_on_purpose() {
         &["docker.io/library/alpine:3.19: config", &config, "missing"],
     );
 
-    // Without io.ferry.platforms, the absent platform is an error.
+    // Without io.ferry.platforms the index reads as another tool's sparse export: a warning
+    // that names the absent platform, an error with --strict.
     let f = fixture();
     rewrite_index(&f.s.dir, |v| {
         v["manifests"][0]["annotations"]
@@ -135,11 +136,21 @@ fn missing_blobs_are_errors_unless_left_out_on_purpose() {
             .unwrap()
             .remove("io.ferry.platforms");
     });
+    let o = verify(&f.s.dir, &[]);
+    assert_success(&o);
+    let warned = stderr(&o);
+    assert!(
+        warned.contains("warning: example.com/app:v1: linux/arm64/v8")
+            && warned.contains(f.s.arm64.digest())
+            && warned.contains("not recorded as deliberate"),
+        "{warned}"
+    );
     assert_failure(
-        &verify(&f.s.dir, &[]),
+        &verify(&f.s.dir, &["--strict"]),
         &[
-            "example.com/app:v1: linux/arm64/v8 manifest",
+            "example.com/app:v1: linux/arm64/v8",
             f.s.arm64.digest(),
+            "not recorded as deliberate",
         ],
     );
 

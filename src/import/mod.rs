@@ -215,6 +215,10 @@ fn run(
             .ok_or_else(|| ImportError::Bundle(format!("no target for {}", g.reference)))?;
         let target = Reference::parse(repo)
             .map_err(|e| ImportError::Bundle(format!("target {repo}: {e}")))?;
+        if g.sparse.is_none() && !g.absent.is_empty() {
+            let absent: Vec<&str> = g.absent.values().map(String::as_str).collect();
+            warnings.push(format!("{}: {} absent from the bundle, not recorded as deliberate by the tool that wrote it (no {}); --sparse {} applies", g.recorded, absent.join(", "), crate::layout::ANNOT_PLATFORMS, opts.sparse.name()));
+        }
         let p = sparse::prepare(g, target, opts.sparse)?;
         if p.root != p.graph.root.digest {
             warnings.push(format!("{}: --sparse strip pushed a new index {} for {}; signatures over the original index {} will not verify", p.graph.recorded, p.root, p.target.name(), p.graph.root.digest));

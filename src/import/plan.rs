@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::ImportError;
 use crate::digest::Digest;
+use crate::layout::foreign::foreign_subject;
 use crate::layout::reader::Bundle;
 use crate::layout::sparse::{deliberately_absent, kept_platforms};
 use crate::layout::{ANNOT_CONTAINERD_NAME, ANNOT_PLATFORMS, ANNOT_REF_NAME, ANNOT_SUBJECT};
@@ -157,6 +158,9 @@ fn walk_entry(
         };
     let root = read_manifest(bundle, &recorded, e)?
         .ok_or_else(|| missing(&recorded, "manifest", &e.digest))?;
+    // A referrer in a layout another tool wrote: attached by its own `subject` or a fallback
+    // tag (DESIGN §2), like ferry's `io.ferry.subject`.
+    let subject = subject.or_else(|| foreign_subject(reference.tag.as_deref(), &root));
     let mut g = ImageGraph {
         recorded,
         reference,
@@ -211,7 +215,7 @@ fn walk(
     left_out: &BTreeMap<Digest, u64>,
 ) -> Result<(), ImportError> {
     let image = g.recorded.clone();
-    if depth > 16 || !seen.insert(m.digest.clone()) {
+    if depth > crate::layout::MAX_DEPTH || !seen.insert(m.digest.clone()) {
         return Err(ImportError::Bundle(format!(
             "{image}: manifest {} is nested too deeply or refers to itself",
             m.digest
@@ -222,6 +226,13 @@ fn walk(
         .map_err(|e| ImportError::Bundle(format!("{image}: {e}")))?
     {
         Parsed::Index { manifests } => {
+            // Without `io.ferry.platforms`, an index whose children are partly present was
+            // left sparse by the tool that wrote it (`ctr images export`, `docker save` of one
+            // platform): the absent ones are treated as left out, and `--sparse` applies.
+            let foreign_sparse = g.sparse.is_none()
+                && manifests
+                    .iter()
+                    .any(|c| matches!(bundle.blob_size(&c.digest), Ok(Some(_))));
             for c in &manifests {
                 match read_manifest(bundle, &image, c)? {
                     Some(child) => {
@@ -237,10 +248,10 @@ fn walk(
                                 "child".into()
                             }
                         });
-                        let deliberate = g
-                            .sparse
-                            .as_ref()
-                            .is_some_and(|kept| deliberately_absent(kept, c, &manifests));
+                        let deliberate = foreign_sparse
+                            || g.sparse
+                                .as_ref()
+                                .is_some_and(|kept| deliberately_absent(kept, c, &manifests));
                         if !deliberate {
                             return Err(missing(&image, &format!("{what} manifest"), &c.digest));
                         }

@@ -17,6 +17,16 @@ pub enum SparsePolicy {
     Strip,
 }
 
+impl SparsePolicy {
+    /// `keep` or `strip`, as typed.
+    pub fn name(self) -> &'static str {
+        match self {
+            SparsePolicy::Keep => "keep",
+            SparsePolicy::Strip => "strip",
+        }
+    }
+}
+
 /// Orders the manifests to push (children first) and applies the sparse policy.
 pub(super) fn prepare(
     graph: ImageGraph,

@@ -15,8 +15,7 @@ use crate::manifest::{check_descriptor, Checked, Descriptor, Parsed, RawManifest
 use crate::manifest::{MAX_MANIFEST_SIZE, OCI_INDEX};
 use crate::platform::Platform;
 
-/// Deepest nesting of indexes followed.
-const MAX_DEPTH: usize = 16;
+use super::MAX_DEPTH;
 
 /// `index.json` cannot be read at all.
 #[derive(Debug, thiserror::Error)]
@@ -47,9 +46,7 @@ pub struct Entry {
 impl Entry {
     /// The tag of the entry's name (`3.19`, `sha256-<hex>.sig`), if it has one.
     pub fn tag(&self) -> Option<&str> {
-        let name = self.name.split('@').next().unwrap_or_default();
-        let last = name.rsplit('/').next().unwrap_or_default();
-        last.split_once(':').map(|(_, t)| t)
+        super::foreign::entry_tag(&self.name)
     }
 
     /// The descriptor's `artifactType`.
@@ -149,6 +146,7 @@ pub fn read_entries(bundle: &Bundle) -> Result<Entries, GraphError> {
             omitted: omitted.clone(),
         });
     }
+    attach_foreign(bundle, &mut out.entries);
     let links = out
         .entries
         .iter()
@@ -159,6 +157,68 @@ pub fn read_entries(bundle: &Bundle) -> Result<Entries, GraphError> {
         ));
     }
     Ok(out)
+}
+
+/// Attaches the OCI 1.1 referrers of a layout another tool wrote (DESIGN §2): an entry whose
+/// manifest has a `subject`, or an index under a fallback tag `sha256-<hex>`; and the referrers
+/// such a fallback index lists become entries of their own, so each is shown and checked
+/// beside its subject.
+fn attach_foreign(bundle: &Bundle, entries: &mut Vec<Entry>) {
+    let mut known: BTreeSet<Digest> = entries
+        .iter()
+        .map(|e| e.descriptor.digest.clone())
+        .collect();
+    let mut listed = Vec::new();
+    for e in entries.iter_mut().filter(|e| e.subject.is_none()) {
+        let Some(raw) = read_small(bundle, &e.descriptor) else {
+            continue;
+        };
+        e.subject = super::foreign::foreign_subject(e.tag(), &raw);
+        if e.subject.is_some() && e.descriptor.descriptor.artifact_type.is_none() {
+            e.descriptor.descriptor.artifact_type = raw.artifact_type();
+        }
+        let fallback = e.subject.is_some() && raw.subject().is_none();
+        if let (true, Ok(Parsed::Index { manifests })) = (fallback, raw.parse()) {
+            for c in manifests {
+                if known.insert(c.digest.clone()) {
+                    listed.push((e.position, e.name.clone(), e.omitted.clone(), c));
+                }
+            }
+        }
+    }
+    for (position, fallback, omitted, c) in listed {
+        let Some(raw) = read_small(bundle, &c) else {
+            continue;
+        };
+        let Some(subject) = raw.subject() else {
+            continue;
+        };
+        let mut descriptor = c;
+        if descriptor.descriptor.artifact_type.is_none() {
+            descriptor.descriptor.artifact_type = raw.artifact_type();
+        }
+        entries.push(Entry {
+            position,
+            name: format!("{} (listed by {fallback})", descriptor.digest),
+            descriptor,
+            kept: None,
+            subject: Some(subject),
+            omitted,
+        });
+    }
+}
+
+/// A manifest present in the bundle, read and digest-checked; None when absent or unreadable
+/// (the walk reports why).
+fn read_small(bundle: &Bundle, c: &Checked) -> Option<RawManifest> {
+    let bytes = bundle
+        .read_blob_verified(&c.digest, MAX_MANIFEST_SIZE)
+        .ok()??;
+    Some(RawManifest::new(
+        bytes,
+        c.digest.clone(),
+        &c.descriptor.media_type,
+    ))
 }
 
 /// A manifest or index present in the bundle.
@@ -179,7 +239,8 @@ pub struct Node {
     pub layers: Vec<Checked>,
 }
 
-/// An index child the bundle does not hold, left out on purpose by a sparse export.
+/// An index child the bundle does not hold, left out by a sparse export (ferry's, recorded, or
+/// another tool's).
 #[derive(Debug, Clone)]
 pub struct Absent {
     pub digest: Digest,
@@ -187,6 +248,9 @@ pub struct Absent {
     pub platform: Option<Platform>,
     pub attests: Option<String>,
     pub parent: Digest,
+    /// Recorded as deliberate (`io.ferry.platforms`); false when a foreign writer left the
+    /// index sparse without saying so.
+    pub recorded: bool,
 }
 
 /// One entry's graph.
@@ -309,8 +373,18 @@ fn visit(
         Parsed::Index { manifests } => {
             node.is_index = true;
             g.nodes.push(node);
+            // Without `io.ferry.platforms`, an index whose children are partly present was
+            // left sparse by the tool that wrote it (DESIGN §2, foreign bundles).
+            let foreign_sparse = entry.kept.is_none()
+                && manifests
+                    .iter()
+                    .any(|m| matches!(bundle.blob_size(&m.digest), Ok(Some(_))));
+            let siblings = Siblings {
+                all: &manifests,
+                foreign_sparse,
+            };
             for child in &manifests {
-                visit_child(bundle, entry, child, &manifests, &c.digest, g, seen, depth);
+                visit_child(bundle, entry, child, &siblings, &c.digest, g, seen, depth);
             }
         }
         Parsed::Manifest { config, layers } => {
@@ -325,12 +399,19 @@ fn visit(
     }
 }
 
+/// The children of one index, and whether its absent ones count as left out by a foreign
+/// writer.
+struct Siblings<'a> {
+    all: &'a [Checked],
+    foreign_sparse: bool,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn visit_child(
     bundle: &Bundle,
     entry: &Entry,
     child: &Checked,
-    siblings: &[Checked],
+    siblings: &Siblings,
     parent: &Digest,
     g: &mut Graph,
     seen: &mut BTreeSet<Digest>,
@@ -339,17 +420,18 @@ fn visit_child(
     match bundle.blob_size(&child.digest) {
         Ok(Some(_)) => visit(bundle, entry, child, Some(parent), g, seen, depth + 1),
         Ok(None) => {
-            let deliberate = entry
+            let recorded = entry
                 .kept
                 .as_ref()
-                .is_some_and(|kept| deliberately_absent(kept, child, siblings));
-            if deliberate {
+                .is_some_and(|kept| deliberately_absent(kept, child, siblings.all));
+            if recorded || siblings.foreign_sparse {
                 g.absent.push(Absent {
                     digest: child.digest.clone(),
                     size: child.size,
                     platform: child.platform(),
                     attests: child.attests().map(str::to_string),
                     parent: parent.clone(),
+                    recorded,
                 });
                 return;
             }

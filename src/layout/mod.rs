@@ -2,9 +2,11 @@
 //! inside one tar. This module owns the names, annotations and `index.json`; `tar` plans the
 //! archive and `writer` puts it on disk.
 
+pub mod foreign;
 pub mod graph;
 pub mod gz;
 pub mod leftovers;
+pub mod legacy;
 pub mod members;
 pub mod names;
 pub mod omitted;

@@ -42,14 +42,25 @@ pub fn check_name(raw: &[u8]) -> Result<Option<String>, LayoutError> {
     Ok(Some(parts.join("/")))
 }
 
-/// The normalised name of a tar member that is a regular file; None for directories and
-/// entries to skip; an error for links, devices and FIFOs (they could point outside the layout).
+/// Whether a member belongs to the OCI layout (`oci-layout`, `index.json`, `blobs/…`). Other
+/// members (a Docker ≥ 25 archive's `manifest.json`, `repositories` and legacy layer
+/// directories) are ignored, never read, whatever their type: ferry never extracts.
+pub fn in_layout(name: &str) -> bool {
+    name == super::OCI_LAYOUT_FILE || name == super::INDEX_FILE || name.starts_with("blobs/")
+}
+
+/// The normalised name of a tar member of the layout that is a regular file; None for
+/// directories and members outside the layout; an error for links, devices and FIFOs inside
+/// it (they could point outside the layout).
 pub fn regular_member<R: std::io::Read>(
     entry: &tar::Entry<'_, R>,
 ) -> Result<Option<String>, LayoutError> {
     let Some(name) = check_name(&entry.path_bytes())? else {
         return Ok(None);
     };
+    if !in_layout(&name) {
+        return Ok(None);
+    }
     let refuse = |reason: &str| Err(unsafe_member(&name, reason));
     match entry.header().entry_type() {
         tar::EntryType::Regular | tar::EntryType::Continuous => Ok(Some(name)),

@@ -172,12 +172,24 @@ impl Bundle {
             source,
             index: Vec::new(),
         };
-        b.index = b
-            .read_member(INDEX_FILE, MAX_MANIFEST_SIZE)?
-            .ok_or_else(|| LayoutError::Corrupt {
-                path: path.to_path_buf(),
-                detail: "no index.json: this is not an OCI image layout".into(),
-            })?;
+        b.index = match b.read_member(INDEX_FILE, MAX_MANIFEST_SIZE)? {
+            Some(index) => index,
+            None if super::legacy::is_docker_archive(path) => {
+                return Err(LayoutError::Corrupt {
+                    path: path.to_path_buf(),
+                    detail: super::legacy::LEGACY_DOCKER.into(),
+                })
+            }
+            None => {
+                return Err(LayoutError::Corrupt {
+                    path: path.to_path_buf(),
+                    detail: "no index.json: this is not an OCI image layout".into(),
+                })
+            }
+        };
+        if let Some(v) = b.read_member(super::OCI_LAYOUT_FILE, 4096)? {
+            super::legacy::check_layout_version(path, &v)?;
+        }
         Ok(b)
     }
 
@@ -206,6 +218,9 @@ impl Bundle {
             path: path.clone(),
             detail: "index.json did not come before the blobs; save the stream to a file and import that".into(),
         })?;
+        if let Some(v) = members.get(super::OCI_LAYOUT_FILE) {
+            super::legacy::check_layout_version(&path, v)?;
+        }
         Ok(Bundle {
             path,
             source: Source::Memory(members),

@@ -35,6 +35,9 @@ pub struct VerifyOptions {
     /// Worker threads; 0 means one per core.
     pub jobs: usize,
     pub progress: Mode,
+    /// Platforms absent without a record that it was deliberate (a foreign sparse index) are
+    /// errors instead of warnings.
+    pub strict: bool,
 }
 
 /// Why verification could not run at all (a bundle with problems is a report, not an error).
@@ -67,6 +70,9 @@ pub struct ImageReport {
     pub ok: bool,
     /// Children left out on purpose: `linux/arm64/v8 sha256:…`.
     pub absent: Vec<String>,
+    /// Children absent without a record that it was deliberate (another tool's sparse index).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub absent_unrecorded: Vec<String>,
     /// Layers a differential bundle left out on purpose: `sha256:… (N bytes)`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub omitted: Vec<String>,
@@ -92,6 +98,9 @@ pub struct VerifyReport {
     pub key: Option<String>,
     /// Every problem, one message each, naming the image and the digest or member.
     pub problems: Vec<String>,
+    /// What is not an error but should be known: platforms a foreign writer left out without
+    /// recording it.
+    pub warnings: Vec<String>,
 }
 
 fn threads(jobs: usize) -> usize {
@@ -157,8 +166,23 @@ pub fn verify(opts: &VerifyOptions) -> Result<VerifyReport, VerifyError> {
     check_oci_layout(&bundle, &mut problems);
     problems.extend(entries.problems.iter().map(|p| (String::new(), p.clone())));
     let graphs: Vec<Graph> = entries.entries.iter().map(|e| walk(&bundle, e)).collect();
+    let mut warnings = Vec::new();
     for g in &graphs {
         problems.extend(g.problems.iter().map(|p| (g.image.clone(), p.clone())));
+        let unrecorded: Vec<String> = g
+            .absent
+            .iter()
+            .filter(|a| !a.recorded)
+            .map(|a| describe_absent(g, a))
+            .collect();
+        if !unrecorded.is_empty() {
+            let msg = format!("{}: {} absent from the bundle, not recorded as deliberate by the tool that wrote it (no io.ferry.platforms); everything present is checked{}", g.image, unrecorded.join(", "), if opts.strict { "; --strict makes this an error" } else { "" });
+            if opts.strict {
+                problems.push((g.image.clone(), msg));
+            } else {
+                warnings.push(msg);
+            }
+        }
     }
 
     let members = bundle.blob_members()?;
@@ -237,7 +261,30 @@ pub fn verify(opts: &VerifyOptions) -> Result<VerifyReport, VerifyError> {
         omitted: crate::layout::omitted::Summary::of(&bundle),
         key: opts.key.as_ref().map(|k| k.display().to_string()),
         problems,
+        warnings,
     })
+}
+
+/// `linux/arm64 sha256:…`, `attestation of linux/amd64 sha256:…`: an absent child, for
+/// messages.
+fn describe_absent(g: &Graph, a: &crate::layout::graph::Absent) -> String {
+    let platform_of = |d: &str| {
+        let nodes = g.nodes.iter().map(|n| (&n.digest, &n.platform));
+        let absent = g.absent.iter().map(|n| (&n.digest, &n.platform));
+        nodes
+            .chain(absent)
+            .find(|(x, _)| x.to_string() == d)
+            .and_then(|(_, p)| p.as_ref().map(|p| p.to_string()))
+    };
+    let what = match (&a.attests, &a.platform) {
+        (Some(d), _) => match platform_of(d) {
+            Some(p) => format!("attestation of {p}"),
+            None => "attestation".to_string(),
+        },
+        (None, Some(p)) => p.to_string(),
+        (None, None) => "child".to_string(),
+    };
+    format!("{what} {}", a.digest)
 }
 
 fn image_report(
@@ -265,35 +312,16 @@ fn image_report(
             signature: status.unwrap_or(SigStatus::Unsigned),
         });
     }
-    let absent = g
-        .absent
-        .iter()
-        .map(|a| {
-            let platform_of = |d: &str| {
-                let nodes = g.nodes.iter().map(|n| (&n.digest, &n.platform));
-                let absent = g.absent.iter().map(|n| (&n.digest, &n.platform));
-                nodes
-                    .chain(absent)
-                    .find(|(x, _)| x.to_string() == d)
-                    .and_then(|(_, p)| p.as_ref().map(|p| p.to_string()))
-            };
-            let what = match (&a.attests, &a.platform) {
-                (Some(d), _) => match platform_of(d) {
-                    Some(p) => format!("attestation of {p}"),
-                    None => "attestation".to_string(),
-                },
-                (None, Some(p)) => p.to_string(),
-                (None, None) => "child".to_string(),
-            };
-            format!("{what} {}", a.digest)
-        })
-        .collect();
+    let (recorded, unrecorded): (Vec<_>, Vec<_>) = g.absent.iter().partition(|a| a.recorded);
+    let absent = recorded.iter().map(|a| describe_absent(g, a)).collect();
+    let absent_unrecorded = unrecorded.iter().map(|a| describe_absent(g, a)).collect();
     ImageReport {
         reference: g.image.clone(),
         digest,
         media_type,
         ok: !bad_images.contains(g.image.as_str()),
         absent,
+        absent_unrecorded,
         omitted: g
             .omitted
             .iter()

@@ -54,6 +54,9 @@ impl VerifyReport {
             for a in &i.absent {
                 let _ = writeln!(s, "  absent on purpose: {a}");
             }
+            for a in &i.absent_unrecorded {
+                let _ = writeln!(s, "  absent, not recorded as deliberate: {a}");
+            }
             for o in &i.omitted {
                 let _ = writeln!(s, "  layer omitted on purpose (differential): {o}");
             }
