@@ -96,6 +96,12 @@ pub enum ExportError {
         registry: String,
         detail: String,
     },
+    #[error("{image}: manifest {digest} is nested more than {limit} indexes deep; ferry carries at most {limit} levels (verify and import accept exactly what export writes), so this image cannot be exported")]
+    TooDeep {
+        image: String,
+        digest: Digest,
+        limit: usize,
+    },
     #[error(transparent)]
     Layout(#[from] LayoutError),
     #[error("{0}")]

@@ -144,7 +144,7 @@ impl<'a> Planner<'a> {
         })?;
         match parsed {
             Parsed::Index { manifests } => {
-                self.walk_index(r, &image, manifests, &mut acc)?;
+                self.walk_index(r, &image, manifests, &mut acc, 1)?;
             }
             Parsed::Manifest { config, layers } => {
                 if !self.wanted.is_empty() {
@@ -243,12 +243,14 @@ impl<'a> Planner<'a> {
         image: &str,
         children: Vec<Checked>,
         acc: &mut PlatformAcc,
+        depth: usize,
     ) -> Result<bool, ExportError> {
         let mut kept = BTreeSet::new();
         let (attestations, others): (Vec<_>, Vec<_>) =
             children.into_iter().partition(|c| c.attests().is_some());
         for c in others {
             if c.is_index() {
+                too_deep(image, &c.digest, depth)?;
                 let child = self.fetch_child(r, image, &c)?;
                 let Parsed::Index { manifests } =
                     child.parse().map_err(|e| ExportError::Manifest {
@@ -261,7 +263,7 @@ impl<'a> Planner<'a> {
                         c.digest
                     )));
                 };
-                if self.walk_index(r, image, manifests, acc)? {
+                if self.walk_index(r, image, manifests, acc, depth + 1)? {
                     kept.insert(c.digest.to_string());
                     self.plan
                         .inline
@@ -288,14 +290,14 @@ impl<'a> Planner<'a> {
             if let Some(p) = platform {
                 acc.kept.push(p);
             }
-            self.keep_manifest(r, image, &c)?;
+            self.keep_manifest(r, image, &c, depth)?;
             acc.manifests.push(c.digest.clone());
             kept.insert(c.digest.to_string());
         }
         for c in attestations {
             let subject = c.attests().unwrap_or_default().to_string();
             if self.wanted.is_empty() || kept.contains(&subject) {
-                self.keep_manifest(r, image, &c)?;
+                self.keep_manifest(r, image, &c, depth)?;
             } else {
                 acc.dropped_any = true;
             }
@@ -308,10 +310,12 @@ impl<'a> Planner<'a> {
         r: &Reference,
         image: &str,
         c: &Checked,
+        depth: usize,
     ) -> Result<(), ExportError> {
         if self.plan.inline.contains_key(&c.digest) {
             return Ok(());
         }
+        too_deep(image, &c.digest, depth)?;
         let child = self.fetch_child(r, image, c)?;
         match child.parse().map_err(|e| ExportError::Manifest {
             image: image.into(),
@@ -322,7 +326,7 @@ impl<'a> Planner<'a> {
             }
             Parsed::Index { manifests } => {
                 let mut acc = PlatformAcc::default();
-                self.walk_index(r, image, manifests, &mut acc)?;
+                self.walk_index(r, image, manifests, &mut acc, depth + 1)?;
             }
         }
         self.plan
@@ -366,4 +370,17 @@ impl<'a> Planner<'a> {
             );
         }
     }
+}
+
+/// Refuses a manifest nested deeper than the one limit every reader of a bundle accepts
+/// (`layout::MAX_DEPTH`), before it is fetched: what export writes, verify and import take.
+fn too_deep(image: &str, digest: &Digest, depth: usize) -> Result<(), ExportError> {
+    if depth <= crate::layout::MAX_DEPTH {
+        return Ok(());
+    }
+    Err(ExportError::TooDeep {
+        image: image.to_string(),
+        digest: digest.clone(),
+        limit: crate::layout::MAX_DEPTH,
+    })
 }

@@ -9,13 +9,11 @@ use crate::digest::Digest;
 use crate::images::read_list;
 use crate::import::read_plan;
 use crate::layout::reader::Bundle;
+use crate::layout::MAX_DEPTH;
 use crate::manifest::{Parsed, RawManifest};
 use crate::mapping::Mapper;
 use crate::reference::Reference;
 use crate::registry::{Client, RegistryError};
-
-/// Deepest nesting of indexes followed in a registry.
-const MAX_DEPTH: usize = 16;
 
 fn target_of(relocated: &str) -> Result<Reference, InventoryError> {
     Reference::parse(relocated)
