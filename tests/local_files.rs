@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::os::fd::AsRawFd;
 use std::path::Path;
 use std::process::Stdio;
 
@@ -119,6 +120,33 @@ fn stdout_on_a_terminal_is_refused() {
         reg.requests().len(),
         before,
         "ferry asked the registry before refusing"
+    );
+}
+
+#[test]
+fn a_terminal_device_as_the_output_path_is_refused() {
+    let (_reg, image) = seeded();
+    let (mut master, slave) = openpty();
+    let tty = std::fs::read_link(format!("/proc/self/fd/{}", slave.as_raw_fd())).unwrap();
+    let drain = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut master, &mut seen);
+        seen
+    });
+    let out = export_to(&image, &tty, &[]);
+    drop(slave);
+    let seen = drain.join().unwrap();
+    assert_failure(
+        &out,
+        &[
+            tty.to_str().unwrap(),
+            "refusing to write a tar to a terminal",
+        ],
+    );
+    assert!(
+        seen.len() < 512,
+        "{} bytes reached the terminal",
+        seen.len()
     );
 }
 
