@@ -29,6 +29,9 @@ pub fn run(a: InventoryArgs) -> Result<ExitCode> {
         name: a.name.clone(),
         jobs: a.jobs.max(1),
     };
+    if let Some(p) = a.output.as_ref().filter(|p| p.as_os_str() != "-") {
+        ferry::layout::output::check(p)?;
+    }
     let inv = ferry::inventory::inventory(&client, &opts)?;
     match &a.output {
         Some(p) if p.as_os_str() != "-" => inv.write(p)?,

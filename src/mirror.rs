@@ -59,6 +59,8 @@ pub enum MirrorError {
     Empty,
     #[error("cannot write {path}: {detail}")]
     Write { path: PathBuf, detail: String },
+    #[error(transparent)]
+    Output(#[from] crate::layout::LayoutError),
 }
 
 /// Which configuration to emit.
@@ -296,6 +298,7 @@ fn registries_conf(pairs: &Pairs, insecure: bool) -> String {
 
 /// Writes `text` to `DIR/<kind's file name>`, creating directories; returns the path.
 pub fn write_to(kind: MirrorKind, text: &str, dir: &Path) -> Result<PathBuf, MirrorError> {
+    crate::layout::output::check_dir_option(dir)?;
     let path = dir.join(kind.file_name());
     let err = |e: std::io::Error| MirrorError::Write {
         path: path.clone(),

@@ -40,6 +40,8 @@ pub enum PolicyError {
     Key { path: PathBuf, detail: String },
     #[error("cannot write {path}: {detail}")]
     Write { path: PathBuf, detail: String },
+    #[error(transparent)]
+    Output(#[from] crate::layout::LayoutError),
 }
 
 /// What to emit: only `policy-json` for now.
@@ -181,6 +183,7 @@ impl Policy {
             path: path.to_path_buf(),
             detail: e.to_string(),
         };
+        crate::layout::output::check_dir_option(dir)?;
         std::fs::create_dir_all(&d).map_err(|e| err(&d, e))?;
         let p = dir.join("policy.json");
         let y = d.join(REGISTRIES_D_FILE);

@@ -6,18 +6,15 @@ pub mod plan;
 mod rollback;
 pub mod since;
 mod single;
+mod write;
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use serde::Serialize;
 
 use crate::digest::Digest;
-use crate::layout::stream::StreamOutput;
 use crate::layout::tar::TarPlan;
-use crate::layout::writer::TempOutput;
 use crate::layout::{index_json, LayoutError, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
 use crate::layout::{omitted::MAX_RECORD_SIZE, ANNOT_OMITTED};
 use crate::manifest::ManifestError;
@@ -26,13 +23,15 @@ use crate::progress::{human, Mode, Progress};
 use crate::reference::{Reference, ReferenceError};
 use crate::registry::{Client, RegistryError};
 pub use attached::Discovery;
-use plan::{BlobSource, ImagePlan, Planner, Role};
+use plan::{ImagePlan, Planner, Role};
+use write::{Layout, Source};
 
 /// Where the bundle goes.
 #[derive(Debug, Clone)]
 pub enum Output {
+    /// A regular file (temporary file, then rename), or a device or FIFO (written in order).
     File(PathBuf),
-    /// Sequential bytes to stdout (`-o -`).
+    /// Sequential bytes to stdout (`-o -`); never a terminal.
     Stdout,
 }
 
@@ -148,35 +147,6 @@ pub struct ExportSummary {
     pub warnings: Vec<String>,
 }
 
-/// A member's content: already in memory, or still in a registry.
-enum Source<'a> {
-    Inline(&'a [u8]),
-    Remote(&'a BlobSource),
-}
-
-/// Identifies a tar plan: a crashed run's temporary file is reused only for the same plan.
-fn fingerprint(entries: &[(String, u64)]) -> String {
-    let mut text = String::new();
-    for (name, size) in entries {
-        text.push_str(&format!("{name} {size}\n"));
-    }
-    format!("ferry-plan-v1 {}", Digest::sha256_of(text.as_bytes()))
-}
-
-/// A member an interrupted run wrote: kept only when its bytes still hash to its digest.
-fn resumed_ok(out: &TempOutput, offset: u64, src: &BlobSource) -> Result<bool, ExportError> {
-    if !out.resumed.contains(&src.digest.to_string()) {
-        return Ok(false);
-    }
-    let mut h = crate::digest::Hasher::new(src.digest.algorithm());
-    out.read_back(offset, src.size, &mut |b| h.update(b))?;
-    let ok = h.finish() == src.digest;
-    if ok {
-        out.record(&src.digest.to_string())?;
-    }
-    Ok(ok)
-}
-
 /// Runs an export.
 pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, ExportError> {
     let start = Instant::now();
@@ -192,6 +162,7 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
             "no images given: name at least one IMAGE or use -f FILE".into(),
         ));
     }
+    let kind = write::check_output(&opts.output, opts.split_size)?;
     let held = since::Held::load(&opts.since)?;
     let note = Progress::new("export", 0, opts.progress);
     let mut planner = Planner::new(client, &opts.platforms);
@@ -267,68 +238,24 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
         name: "bundle".into(),
         detail: e.to_string(),
     })?;
-    let contents: Vec<Source> = [Source::Inline(OCI_LAYOUT_CONTENT), Source::Inline(&index)]
-        .into_iter()
-        .chain(order.into_iter().map(|o| o.3))
-        .collect();
+    let layout = Layout {
+        tar,
+        contents: [Source::Inline(OCI_LAYOUT_CONTENT), Source::Inline(&index)]
+            .into_iter()
+            .chain(order.into_iter().map(|o| o.3))
+            .collect(),
+        fingerprint: write::fingerprint(&entries),
+    };
     let remote_bytes: u64 = plan.blobs.values().map(|b| b.size).sum();
     let progress = Progress::new("export", remote_bytes, opts.progress);
-    let output_name = match &opts.output {
-        Output::File(p) => {
-            let out = TempOutput::create(p, tar.total, &fingerprint(&entries), opts.split_size)?;
-            let mut remote = Vec::new();
-            for (m, c) in tar.members.iter().zip(&contents) {
-                out.write_at(m.header_offset, &m.header)?;
-                match c {
-                    Source::Inline(b) => out.write_at(m.data_offset, b)?,
-                    Source::Remote(src) if resumed_ok(&out, m.data_offset, src)? => {
-                        progress.add(src.size);
-                    }
-                    Source::Remote(src) => remote.push((m.data_offset, *src)),
-                }
-            }
-            if !out.resumed.is_empty() {
-                progress.note(&format!(
-                    "resuming: {} of {} blobs were already written by an interrupted run",
-                    plan.blobs.len() - remote.len(),
-                    plan.blobs.len()
-                ));
-            }
-            fetch::fetch_all(client, &remote, &out, opts.jobs, &progress)?;
-            let parts = out.part_count();
-            out.commit()?;
-            if opts.split_size.is_some() {
-                format!(
-                    "{} ({parts} parts and {}.parts.json)",
-                    p.display(),
-                    p.display()
-                )
-            } else {
-                p.display().to_string()
-            }
-        }
-        Output::Stdout => {
-            let stdout = std::io::stdout();
-            let mut w =
-                StreamOutput::new(std::io::BufWriter::with_capacity(1 << 20, stdout.lock()));
-            let stop = AtomicBool::new(false);
-            for (m, c) in tar.members.iter().zip(&contents) {
-                w.pad_to(m.header_offset)?;
-                w.write(&m.header)?;
-                match c {
-                    Source::Inline(b) => w.write(b)?,
-                    Source::Remote(src) => {
-                        let mut sink = |_: u64, b: &[u8]| w.write(b).map_err(ExportError::Layout);
-                        fetch::download(client, src, &progress, &stop, &mut sink)?;
-                    }
-                }
-            }
-            w.pad_to(tar.total)?;
-            w.flush()?;
-            let _ = std::io::stdout().flush();
-            "-".into()
-        }
-    };
+    let output_name = layout.write(
+        client,
+        &opts.output,
+        kind,
+        opts.split_size,
+        opts.jobs,
+        &progress,
+    )?;
     progress.finish();
     let manifests = plan
         .inline
@@ -345,7 +272,7 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
                 .values()
                 .map(|(_, b)| b.len() as u64)
                 .sum::<u64>(),
-        bundle_bytes: tar.total,
+        bundle_bytes: layout.tar.total,
         omitted_blobs: omitted.as_ref().map_or(0, |r| r.blobs.len()),
         omitted_bytes: omitted.as_ref().map_or(0, |r| r.total_size()),
         images: plan.images,

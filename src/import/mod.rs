@@ -177,6 +177,9 @@ pub(crate) type BlobPusher<'a> =
 
 /// Runs an import (`-` reads a tar from standard input).
 pub fn import(client: &Client, opts: &ImportOptions) -> Result<ImportSummary, ImportError> {
+    if !opts.dry_run {
+        crate::layout::output::check(&mapping_path(opts))?;
+    }
     if opts.bundle.as_os_str() == "-" {
         return pipe::import_stdin(client, opts);
     }
@@ -345,14 +348,18 @@ fn check_tags(
     Ok(moved)
 }
 
+/// `--mapping-out`, else `relocation-mapping.json` in the working directory.
+fn mapping_path(opts: &ImportOptions) -> PathBuf {
+    opts.mapping_out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("relocation-mapping.json"))
+}
+
 fn write_mapping(
     opts: &ImportOptions,
     mapping: &BTreeMap<String, String>,
 ) -> Result<String, ImportError> {
-    let path = opts
-        .mapping_out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("relocation-mapping.json"));
+    let path = mapping_path(opts);
     let err = |detail: String| ImportError::MappingFile {
         path: path.clone(),
         detail,

@@ -10,6 +10,7 @@ pub mod legacy;
 pub mod members;
 pub mod names;
 pub mod omitted;
+pub mod output;
 pub mod parts;
 pub mod reader;
 pub mod sparse;
@@ -75,6 +76,12 @@ pub enum LayoutError {
     },
     #[error("output: {0}")]
     Output(String),
+    #[error("output directory {}: {detail}", dir.display())]
+    OutputDir { dir: PathBuf, detail: String },
+    #[error("output {}: {detail}", path.display())]
+    OutputPath { path: PathBuf, detail: String },
+    #[error("refusing to write a tar to a terminal; redirect it or use -o FILE")]
+    Terminal,
     #[error("cannot lay out member {name}: {detail}")]
     Member { name: String, detail: String },
     #[error("unsafe bundle member {member:?}: {reason}; refusing the bundle")]

@@ -13,8 +13,12 @@ use std::sync::Mutex;
 use super::{leftovers, LayoutError};
 
 /// Writes a small file through `.NAME.ferry-PID.tmp` beside it and renames it into place, so
-/// a reader never sees half of it and a failed write leaves nothing under the name.
+/// a reader never sees half of it and a failed write leaves nothing under the name. A device
+/// or FIFO is written in place instead: a rename would replace it with a plain file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if super::output::is_in_place(path) {
+        return OpenOptions::new().write(true).open(path)?.write_all(bytes);
+    }
     let name = path
         .file_name()
         .map(|f| f.to_string_lossy().to_string())
