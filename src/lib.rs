@@ -20,5 +20,6 @@ pub mod progress;
 pub mod reference;
 pub mod registry;
 pub mod verify;
+pub mod walk;
 
 pub use export::{export, ExportError, ExportOptions, ExportSummary, Output};

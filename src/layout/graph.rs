@@ -1,225 +1,20 @@
-//! The graph of an opened bundle, read leniently for `verify` and `inspect`: the `index.json`
-//! entries with the annotations ferry writes (DESIGN §2), and under each entry its manifests,
-//! config and layer blobs, and the children a sparse entry left out on purpose. Problems are
-//! collected as messages that name the image and the digest instead of stopping at the first.
+//! The graph under each `index.json` entry of an opened bundle, read leniently for `verify` and
+//! `inspect` by the one graph walk (`crate::walk`): its manifests, config and layer blobs, and
+//! the children a sparse entry left out. Problems are collected as messages that name the
+//! image and the digest instead of stopping at the first.
 
-use std::collections::{BTreeMap, BTreeSet};
-
-use serde_json::Value;
+use std::collections::BTreeMap;
 
 use super::reader::Bundle;
-use super::sparse::{deliberately_absent, kept_platforms};
-use super::{ANNOT_CONTAINERD_NAME, ANNOT_PLATFORMS, ANNOT_REF_NAME, ANNOT_SUBJECT};
-use crate::digest::Digest;
-use crate::manifest::{check_descriptor, Checked, Descriptor, Parsed, RawManifest};
-use crate::manifest::{MAX_MANIFEST_SIZE, OCI_INDEX};
-use crate::platform::Platform;
-
+use super::sparse::deliberately_absent;
 use super::MAX_DEPTH;
+use crate::digest::Digest;
+use crate::manifest::{Checked, Parsed};
+use crate::platform::Platform;
+use crate::walk::{Failure, Source, Visit};
 
-/// `index.json` cannot be read at all.
-#[derive(Debug, thiserror::Error)]
-pub enum GraphError {
-    #[error("index.json is not a valid OCI image index: {0}")]
-    Index(String),
-}
-
+pub use super::entries::{read_entries, Entries, Entry, GraphError};
 pub use super::Role;
-
-/// One `index.json` entry with the annotations ferry reads.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    /// Position in `index.json`, from 0.
-    pub position: usize,
-    /// `io.containerd.image.name`, else `org.opencontainers.image.ref.name`, else
-    /// `index.json entry N`.
-    pub name: String,
-    pub descriptor: Checked,
-    /// Kept platforms of a sparse entry (`io.ferry.platforms`).
-    pub kept: Option<Vec<Platform>>,
-    /// The manifest this attached artifact belongs to (`io.ferry.subject`).
-    pub subject: Option<Digest>,
-    /// Bundle-wide: layers a differential bundle left out (`io.ferry.omitted`), with sizes.
-    pub omitted: std::sync::Arc<BTreeMap<Digest, u64>>,
-}
-
-impl Entry {
-    /// The tag of the entry's name (`3.19`, `sha256-<hex>.sig`), if it has one.
-    pub fn tag(&self) -> Option<&str> {
-        super::foreign::entry_tag(&self.name)
-    }
-
-    /// The descriptor's `artifactType`.
-    pub fn artifact_type(&self) -> Option<&str> {
-        self.descriptor.descriptor.artifact_type.as_deref()
-    }
-}
-
-/// Everything `index.json` says.
-#[derive(Debug, Clone, Default)]
-pub struct Entries {
-    pub entries: Vec<Entry>,
-    /// `index.json`'s own annotations.
-    pub annotations: BTreeMap<String, String>,
-    /// Malformed parts, one message each (the entry is skipped).
-    pub problems: Vec<String>,
-}
-
-/// Reads `index.json`: an error when it is not an index at all, problems for bad parts.
-pub fn read_entries(bundle: &Bundle) -> Result<Entries, GraphError> {
-    let raw = bundle.index_json();
-    let v: Value = serde_json::from_slice(raw).map_err(|e| GraphError::Index(e.to_string()))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| GraphError::Index("it is not a JSON object".into()))?;
-    let mut out = Entries::default();
-    let omitted = std::sync::Arc::new(super::omitted::sizes_or_problem(bundle, &mut out.problems));
-    match obj.get("schemaVersion") {
-        Some(Value::Number(n)) if n.as_i64() == Some(2) => {}
-        other => out.problems.push(format!(
-            "index.json: schemaVersion is {}, expected 2",
-            other.map_or("missing".to_string(), Value::to_string)
-        )),
-    }
-    if let Some(mt) = obj.get("mediaType") {
-        if mt.as_str() != Some(OCI_INDEX) {
-            out.problems.push(format!(
-                "index.json: mediaType is {mt}, expected {OCI_INDEX}"
-            ));
-        }
-    }
-    if let Some(a) = obj.get("annotations") {
-        match serde_json::from_value(a.clone()) {
-            Ok(a) => out.annotations = a,
-            Err(e) => out.problems.push(format!("index.json: annotations: {e}")),
-        }
-    }
-    let manifests = obj
-        .get("manifests")
-        .and_then(Value::as_array)
-        .ok_or_else(|| GraphError::Index("it has no \"manifests\" array".into()))?;
-    let index_digest = Digest::sha256_of(raw);
-    for (position, m) in manifests.iter().enumerate() {
-        let bad = |e: &dyn std::fmt::Display| format!("index.json entry {position}: {e}");
-        let desc: Descriptor = match serde_json::from_value(m.clone()) {
-            Ok(d) => d,
-            Err(e) => {
-                out.problems.push(bad(&e));
-                continue;
-            }
-        };
-        let descriptor = match check_descriptor(&index_digest, desc) {
-            Ok(c) => c,
-            Err(e) => {
-                out.problems.push(bad(&e));
-                continue;
-            }
-        };
-        let a = &descriptor.descriptor.annotations;
-        let name = a
-            .get(ANNOT_CONTAINERD_NAME)
-            .or_else(|| a.get(ANNOT_REF_NAME))
-            .cloned()
-            .unwrap_or_else(|| format!("index.json entry {position}"));
-        let kept = match a.get(ANNOT_PLATFORMS).map(|s| kept_platforms(s)) {
-            Some(Err(e)) => {
-                out.problems.push(format!("{name}: {ANNOT_PLATFORMS}: {e}"));
-                None
-            }
-            Some(Ok(k)) => Some(k),
-            None => None,
-        };
-        let subject = match a.get(ANNOT_SUBJECT).map(|s| Digest::parse(s)) {
-            Some(Err(e)) => {
-                out.problems.push(format!("{name}: {ANNOT_SUBJECT}: {e}"));
-                None
-            }
-            Some(Ok(d)) => Some(d),
-            None => None,
-        };
-        out.entries.push(Entry {
-            position,
-            name,
-            descriptor,
-            kept,
-            subject,
-            omitted: omitted.clone(),
-        });
-    }
-    attach_foreign(bundle, &mut out.entries);
-    let links = out
-        .entries
-        .iter()
-        .filter_map(|e| Some((&e.descriptor.digest, e.name.as_str(), e.subject.as_ref()?)));
-    if let Some(cycle) = super::subject_cycle(links) {
-        out.problems.push(format!(
-            "index.json: {ANNOT_SUBJECT} annotations form a cycle: {cycle}"
-        ));
-    }
-    Ok(out)
-}
-
-/// Attaches the OCI 1.1 referrers of a layout another tool wrote (DESIGN §2): an entry whose
-/// manifest has a `subject`, or an index under a fallback tag `sha256-<hex>`; and the referrers
-/// such a fallback index lists become entries of their own, so each is shown and checked
-/// beside its subject.
-fn attach_foreign(bundle: &Bundle, entries: &mut Vec<Entry>) {
-    let mut known: BTreeSet<Digest> = entries
-        .iter()
-        .map(|e| e.descriptor.digest.clone())
-        .collect();
-    let mut listed = Vec::new();
-    for e in entries.iter_mut().filter(|e| e.subject.is_none()) {
-        let Some(raw) = read_small(bundle, &e.descriptor) else {
-            continue;
-        };
-        e.subject = super::foreign::foreign_subject(e.tag(), &raw);
-        if e.subject.is_some() && e.descriptor.descriptor.artifact_type.is_none() {
-            e.descriptor.descriptor.artifact_type = raw.artifact_type();
-        }
-        let fallback = e.subject.is_some() && raw.subject().is_none();
-        if let (true, Ok(Parsed::Index { manifests })) = (fallback, raw.parse()) {
-            for c in manifests {
-                if known.insert(c.digest.clone()) {
-                    listed.push((e.position, e.name.clone(), e.omitted.clone(), c));
-                }
-            }
-        }
-    }
-    for (position, fallback, omitted, c) in listed {
-        let Some(raw) = read_small(bundle, &c) else {
-            continue;
-        };
-        let Some(subject) = raw.subject() else {
-            continue;
-        };
-        let mut descriptor = c;
-        if descriptor.descriptor.artifact_type.is_none() {
-            descriptor.descriptor.artifact_type = raw.artifact_type();
-        }
-        entries.push(Entry {
-            position,
-            name: format!("{} (listed by {fallback})", descriptor.digest),
-            descriptor,
-            kept: None,
-            subject: Some(subject),
-            omitted,
-        });
-    }
-}
-
-/// A manifest present in the bundle, read and digest-checked; None when absent or unreadable
-/// (the walk reports why).
-fn read_small(bundle: &Bundle, c: &Checked) -> Option<RawManifest> {
-    let bytes = bundle
-        .read_blob_verified(&c.digest, MAX_MANIFEST_SIZE)
-        .ok()??;
-    Some(RawManifest::new(
-        bytes,
-        c.digest.clone(),
-        &c.descriptor.media_type,
-    ))
-}
 
 /// A manifest or index present in the bundle.
 #[derive(Debug, Clone)]
@@ -282,18 +77,31 @@ impl Graph {
 /// Walks one entry: reads and parses every manifest, checks every blob is present with the
 /// descriptor's size, and sorts absent children into deliberate ones and problems.
 pub fn walk(bundle: &Bundle, entry: &Entry) -> Graph {
-    let mut g = Graph {
-        image: entry.name.clone(),
-        ..Graph::default()
+    let mut v = Lenient {
+        bundle,
+        entry,
+        g: Graph {
+            image: entry.name.clone(),
+            ..Graph::default()
+        },
+        any_present: BTreeMap::new(),
     };
-    let mut seen = BTreeSet::new();
     let root = &entry.descriptor;
-    match bundle.blob_size(&root.digest) {
-        Ok(Some(_)) => visit(bundle, entry, root, None, &mut g, &mut seen, 0),
-        Ok(None) => g.problems.push(missing(&g.image, "manifest", &root.digest)),
-        Err(e) => g.problems.push(format!("{}: {e}", g.image)),
+    match bundle.manifest(root) {
+        Ok(Some(m)) => {
+            let Ok(()) = crate::walk::walk(bundle, root, m, &mut v);
+        }
+        Ok(None) => {
+            v.g.problems
+                .push(missing(&v.g.image, "manifest", &root.digest))
+        }
+        Err(e) => {
+            v.record_present(root);
+            v.g.problems
+                .push(format!("{}: manifest {}: {e}", v.g.image, root.digest));
+        }
     }
-    g
+    v.g
 }
 
 fn missing(image: &str, what: &str, d: &Digest) -> String {
@@ -303,172 +111,161 @@ fn missing(image: &str, what: &str, d: &Digest) -> String {
     )
 }
 
-fn visit(
-    bundle: &Bundle,
-    entry: &Entry,
-    c: &Checked,
-    parent: Option<&Digest>,
-    g: &mut Graph,
-    seen: &mut BTreeSet<Digest>,
-    depth: usize,
-) {
-    let image = g.image.clone();
-    if depth > MAX_DEPTH {
-        g.problems.push(format!(
-            "{image}: index {} is nested more than {MAX_DEPTH} levels deep",
-            c.digest
-        ));
-        return;
-    }
-    if !seen.insert(c.digest.clone()) {
-        return;
-    }
-    // Present (the caller checked): recorded even when unreadable, so messages about the
-    // member can name this image.
-    g.blobs.insert(c.digest.clone(), (c.size, Role::Manifest));
-    let bytes = match bundle.read_blob_verified(&c.digest, MAX_MANIFEST_SIZE) {
-        Ok(Some(b)) => b,
-        Ok(None) => return g.problems.push(missing(&image, "manifest", &c.digest)),
-        Err(e) => {
-            return g
-                .problems
-                .push(format!("{image}: manifest {}: {e}", c.digest))
+/// The verify/inspect visitor: every finding becomes a problem, the walk goes on.
+struct Lenient<'a> {
+    bundle: &'a Bundle,
+    entry: &'a Entry,
+    g: Graph,
+    /// Per index: whether any of its children is present (an index with none present is not
+    /// a sparse one, it is broken).
+    any_present: BTreeMap<Digest, bool>,
+}
+
+impl Lenient<'_> {
+    /// Present but unreadable: still recorded, so messages about the member name this image.
+    fn record_present(&mut self, c: &Checked) {
+        if let Ok(Some(size)) = self.bundle.blob_size(&c.digest) {
+            self.g
+                .blobs
+                .insert(c.digest.clone(), (size, Role::Manifest));
         }
-    };
-    if bytes.len() as u64 != c.size {
-        g.problems.push(format!(
-            "{image}: manifest {} is {} bytes, but its descriptor says {}",
-            c.digest,
-            bytes.len(),
-            c.size
-        ));
     }
-    g.blobs
-        .insert(c.digest.clone(), (bytes.len() as u64, Role::Manifest));
-    let raw = RawManifest::new(bytes, c.digest.clone(), &c.descriptor.media_type);
-    let declared = &c.descriptor.media_type;
-    if !declared.is_empty() && !raw.media_type.is_empty() && *declared != raw.media_type {
-        g.problems.push(format!(
-            "{image}: manifest {} is a {}, but its descriptor says {declared}",
-            c.digest, raw.media_type
-        ));
+
+    fn check_blob(&mut self, manifest: &Digest, b: &Checked, role: Role) {
+        let image = &self.g.image;
+        match self.bundle.blob_size(&b.digest) {
+            Ok(Some(size)) if size == b.size => {
+                self.g.blobs.insert(b.digest.clone(), (size, role));
+            }
+            Ok(Some(size)) => self.g.problems.push(format!(
+                "{image}: {} {} is {size} bytes, but manifest {manifest} says {}",
+                role.name(),
+                b.digest.layout_path(),
+                b.size
+            )),
+            Ok(None)
+                if role == Role::Layer && self.entry.omitted.get(&b.digest) == Some(&b.size) =>
+            {
+                self.g.omitted.insert(b.digest.clone(), b.size);
+            }
+            Ok(None) => self.g.problems.push(missing(image, role.name(), &b.digest)),
+            Err(e) => self.g.problems.push(format!("{image}: {e}")),
+        }
     }
-    let parsed = match raw.parse() {
-        Ok(p) => p,
-        Err(e) => return g.problems.push(format!("{image}: {e}")),
-    };
-    let mut node = Node {
-        digest: c.digest.clone(),
-        media_type: raw.media_type,
-        size: c.size,
-        platform: c.platform(),
-        attests: c.attests().map(str::to_string),
-        parent: parent.cloned(),
-        bytes: raw.bytes,
-        is_index: false,
-        config: None,
-        layers: Vec::new(),
-    };
-    match parsed {
-        Parsed::Index { manifests } => {
-            node.is_index = true;
-            g.nodes.push(node);
-            // Without `io.ferry.platforms`, an index whose children are partly present was
-            // left sparse by the tool that wrote it (DESIGN §2, foreign bundles).
-            let foreign_sparse = entry.kept.is_none()
-                && manifests
+}
+
+impl Visit<Bundle> for Lenient<'_> {
+    type Error = std::convert::Infallible;
+
+    fn enter(&mut self, node: &crate::walk::Node, parsed: &Parsed) -> Result<(), Self::Error> {
+        let (c, m) = (node.descriptor, node.manifest);
+        let image = self.g.image.clone();
+        let size = m.bytes.len() as u64;
+        if size != c.size {
+            self.g.problems.push(format!(
+                "{image}: manifest {} is {size} bytes, but its descriptor says {}",
+                c.digest, c.size
+            ));
+        }
+        self.g
+            .blobs
+            .insert(c.digest.clone(), (size, Role::Manifest));
+        let declared = &c.descriptor.media_type;
+        if !declared.is_empty() && !m.media_type.is_empty() && *declared != m.media_type {
+            self.g.problems.push(format!(
+                "{image}: manifest {} is a {}, but its descriptor says {declared}",
+                c.digest, m.media_type
+            ));
+        }
+        let mut n = Node {
+            digest: c.digest.clone(),
+            media_type: m.media_type.clone(),
+            size: c.size,
+            platform: c.platform(),
+            attests: c.attests().map(str::to_string),
+            parent: node.parent.cloned(),
+            bytes: m.bytes.clone(),
+            is_index: false,
+            config: None,
+            layers: Vec::new(),
+        };
+        match parsed {
+            Parsed::Index { manifests } => {
+                n.is_index = true;
+                let present = manifests
                     .iter()
-                    .any(|m| matches!(bundle.blob_size(&m.digest), Ok(Some(_))));
-            let siblings = Siblings {
-                all: &manifests,
-                foreign_sparse,
-            };
-            for child in &manifests {
-                visit_child(bundle, entry, child, &siblings, &c.digest, g, seen, depth);
+                    .any(|x| matches!(self.bundle.blob_size(&x.digest), Ok(Some(_))));
+                self.any_present.insert(c.digest.clone(), present);
+            }
+            Parsed::Manifest { config, layers } => {
+                if let Some(b) = config {
+                    self.check_blob(&c.digest, b, Role::Config);
+                }
+                for b in layers {
+                    self.check_blob(&c.digest, b, Role::Layer);
+                }
+                n.config = config.clone();
+                n.layers = layers.clone();
             }
         }
-        Parsed::Manifest { config, layers } => {
-            let roles = config.iter().map(|c| (c, Role::Config));
-            for (b, role) in roles.chain(layers.iter().map(|l| (l, Role::Layer))) {
-                check_blob(bundle, &image, &c.digest, b, role, g, &entry.omitted);
-            }
-            node.config = config;
-            node.layers = layers;
-            g.nodes.push(node);
-        }
+        self.g.nodes.push(n);
+        Ok(())
     }
-}
 
-/// The children of one index, and whether its absent ones count as left out by a foreign
-/// writer.
-struct Siblings<'a> {
-    all: &'a [Checked],
-    foreign_sparse: bool,
-}
-
-#[allow(clippy::too_many_arguments)]
-fn visit_child(
-    bundle: &Bundle,
-    entry: &Entry,
-    child: &Checked,
-    siblings: &Siblings,
-    parent: &Digest,
-    g: &mut Graph,
-    seen: &mut BTreeSet<Digest>,
-    depth: usize,
-) {
-    match bundle.blob_size(&child.digest) {
-        Ok(Some(_)) => visit(bundle, entry, child, Some(parent), g, seen, depth + 1),
-        Ok(None) => {
-            let recorded = entry
-                .kept
-                .as_ref()
-                .is_some_and(|kept| deliberately_absent(kept, child, siblings.all));
-            if recorded || siblings.foreign_sparse {
-                g.absent.push(Absent {
-                    digest: child.digest.clone(),
-                    size: child.size,
-                    platform: child.platform(),
-                    attests: child.attests().map(str::to_string),
-                    parent: parent.clone(),
-                    recorded,
-                });
-                return;
-            }
-            let what = match (child.attests(), child.platform()) {
-                (Some(_), _) => "attestation manifest".to_string(),
-                (None, Some(p)) => format!("{p} manifest"),
-                (None, None) => "child manifest".to_string(),
-            };
-            g.problems.push(missing(&g.image, &what, &child.digest));
+    fn absent(
+        &mut self,
+        index: &crate::walk::Node,
+        child: &Checked,
+        siblings: &[Checked],
+    ) -> Result<(), Self::Error> {
+        let recorded = self
+            .entry
+            .kept
+            .as_ref()
+            .is_some_and(|kept| deliberately_absent(kept, child, siblings));
+        // Without `io.ferry.platforms`, an index whose children are partly present was left
+        // sparse by the tool that wrote it (DESIGN §2, foreign bundles).
+        let foreign = self.entry.kept.is_none()
+            && self.any_present.get(&index.manifest.digest) == Some(&true);
+        if recorded || foreign {
+            self.g.absent.push(Absent {
+                digest: child.digest.clone(),
+                size: child.size,
+                platform: child.platform(),
+                attests: child.attests().map(str::to_string),
+                parent: index.manifest.digest.clone(),
+                recorded,
+            });
+            return Ok(());
         }
-        Err(e) => g.problems.push(format!("{}: {e}", g.image)),
+        let what = match (child.attests(), child.platform()) {
+            (Some(_), _) => "attestation manifest".to_string(),
+            (None, Some(p)) => format!("{p} manifest"),
+            (None, None) => "child manifest".to_string(),
+        };
+        self.g
+            .problems
+            .push(missing(&self.g.image, &what, &child.digest));
+        Ok(())
     }
-}
 
-fn check_blob(
-    bundle: &Bundle,
-    image: &str,
-    manifest: &Digest,
-    b: &Checked,
-    role: Role,
-    g: &mut Graph,
-    omitted: &BTreeMap<Digest, u64>,
-) {
-    match bundle.blob_size(&b.digest) {
-        Ok(Some(size)) if size == b.size => {
-            g.blobs.insert(b.digest.clone(), (size, role));
-        }
-        Ok(Some(size)) => g.problems.push(format!(
-            "{image}: {} {} is {size} bytes, but manifest {manifest} says {}",
-            role.name(),
-            b.digest.layout_path(),
-            b.size
-        )),
-        Ok(None) if role == Role::Layer && omitted.get(&b.digest) == Some(&b.size) => {
-            g.omitted.insert(b.digest.clone(), b.size);
-        }
-        Ok(None) => g.problems.push(missing(image, role.name(), &b.digest)),
-        Err(e) => g.problems.push(format!("{image}: {e}")),
+    fn failed(
+        &mut self,
+        _parent: Option<&crate::walk::Node>,
+        child: &Checked,
+        why: Failure<super::LayoutError>,
+    ) -> Result<(), Self::Error> {
+        let image = &self.g.image;
+        let msg = match why {
+            Failure::TooDeep => format!(
+                "{image}: index {} is nested more than {MAX_DEPTH} levels deep",
+                child.digest
+            ),
+            Failure::Source(e) => format!("{image}: manifest {}: {e}", child.digest),
+            Failure::Parse(e) => format!("{image}: {e}"),
+        };
+        self.g.problems.push(msg);
+        self.record_present(child);
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! inside one tar. This module owns the names, annotations and `index.json`; `tar` plans the
 //! archive and `writer` puts it on disk.
 
+pub mod entries;
 pub mod foreign;
 pub mod graph;
 pub mod gz;

@@ -14,7 +14,7 @@ pub use super::names::{check_name, regular_member};
 use super::parts::{self, Parts};
 use super::{gz, LayoutError, INDEX_FILE};
 use crate::digest::{Digest, Hasher};
-use crate::manifest::MAX_MANIFEST_SIZE;
+use crate::manifest::{RawManifest, MAX_MANIFEST_SIZE};
 
 /// Where a member's bytes are in the tar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -366,5 +366,24 @@ impl Bundle {
                 "a .tar.gz bundle is read sequentially; blobs cannot be opened in place".into(),
             )),
         }
+    }
+}
+
+/// A bundle as a place manifests come from, for the one graph walk.
+impl crate::walk::Source for Bundle {
+    type Error = LayoutError;
+
+    fn manifest(&self, c: &crate::manifest::Checked) -> Result<Option<RawManifest>, LayoutError> {
+        if self.blob_size(&c.digest)?.is_none() {
+            return Ok(None);
+        }
+        let Some(bytes) = self.read_blob_verified(&c.digest, MAX_MANIFEST_SIZE)? else {
+            return Ok(None);
+        };
+        Ok(Some(RawManifest::new(
+            bytes,
+            c.digest.clone(),
+            &c.descriptor.media_type,
+        )))
     }
 }

@@ -20,7 +20,7 @@ use ureq::{Body, SendBody};
 
 pub use credentials::{CliCredential, Credential};
 pub use error::{describe_body, RegistryError};
-pub use ops::BlobStream;
+pub use ops::{BlobStream, Repository};
 pub use transport::TransportOptions;
 
 use auth::{parse_challenge, TokenCache};

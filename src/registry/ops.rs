@@ -362,3 +362,29 @@ impl Client {
         Ok(Some(out))
     }
 }
+
+/// One repository of a registry as a place manifests come from, for the one graph walk: a
+/// child the registry does not have is absent, not an error.
+pub struct Repository<'a> {
+    pub client: &'a Client,
+    pub reference: &'a Reference,
+}
+
+impl crate::walk::Source for Repository<'_> {
+    type Error = RegistryError;
+
+    fn manifest(&self, c: &crate::manifest::Checked) -> Result<Option<RawManifest>, RegistryError> {
+        match self
+            .client
+            .get_manifest(&self.reference.with_digest(&c.digest))
+        {
+            Ok(m) => Ok(Some(RawManifest::new(
+                m.bytes,
+                m.digest,
+                &c.descriptor.media_type,
+            ))),
+            Err(RegistryError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! One walk over an image's graph (index → indexes → manifests) for every reader: export and
+//! inventory over a registry, import, verify and inspect over a bundle (DESIGN §2–§4). The
+//! walk is iterative, visits each manifest once, and stops at one depth limit
+//! ([`crate::layout::MAX_DEPTH`]), so no input can exhaust the stack and whatever export writes
+//! the other readers accept. What a reader does at each node is its [`Visit`]; where the
+//! manifests come from is a [`Source`].
+
+use std::collections::BTreeSet;
+
+use crate::digest::Digest;
+use crate::layout::MAX_DEPTH;
+use crate::manifest::{Checked, ManifestError, Parsed, RawManifest};
+
+/// A place manifests come from: a repository of a registry, or a bundle.
+pub trait Source {
+    type Error;
+    /// The manifest `c` names, digest-checked; None when this place does not have it.
+    fn manifest(&self, c: &Checked) -> Result<Option<RawManifest>, Self::Error>;
+}
+
+/// A manifest or index reached by the walk.
+pub struct Node<'a> {
+    pub manifest: &'a RawManifest,
+    /// The descriptor it was reached by (its parent's entry, or the root's).
+    pub descriptor: &'a Checked,
+    pub parent: Option<&'a Digest>,
+    /// 0 for the root.
+    pub depth: usize,
+}
+
+/// Why a child was not walked.
+pub enum Failure<E> {
+    /// The source could not give it.
+    Source(E),
+    /// Its bytes are not a manifest or index.
+    Parse(ManifestError),
+    /// It sits deeper than [`MAX_DEPTH`]; it was not fetched.
+    TooDeep,
+}
+
+/// What a reader does along the walk. Every method may stop the walk with an error.
+pub trait Visit<S: Source> {
+    type Error;
+
+    /// Which children of `index` to follow, by position (default: all).
+    fn select(&mut self, _index: &Node, children: &[Checked]) -> Result<Vec<bool>, Self::Error> {
+        Ok(vec![true; children.len()])
+    }
+
+    /// A manifest or index reached, before its children.
+    fn enter(&mut self, node: &Node, parsed: &Parsed) -> Result<(), Self::Error>;
+
+    /// After an index's children (right after `enter` for a manifest): children-first order.
+    fn leave(&mut self, _node: &Node) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    /// A selected child the source does not have.
+    fn absent(
+        &mut self,
+        index: &Node,
+        child: &Checked,
+        siblings: &[Checked],
+    ) -> Result<(), Self::Error>;
+
+    /// A child (or, with no `parent`, the root) that could not be walked.
+    fn failed(
+        &mut self,
+        parent: Option<&Node>,
+        child: &Checked,
+        why: Failure<S::Error>,
+    ) -> Result<(), Self::Error>;
+}
+
+/// An index being walked: its children and the next one to look at.
+struct Frame {
+    manifest: RawManifest,
+    descriptor: Checked,
+    parent: Option<Digest>,
+    depth: usize,
+    children: Vec<Checked>,
+    selected: Vec<bool>,
+    next: usize,
+}
+
+impl Frame {
+    fn node(&self) -> Node<'_> {
+        Node {
+            manifest: &self.manifest,
+            descriptor: &self.descriptor,
+            parent: self.parent.as_ref(),
+            depth: self.depth,
+        }
+    }
+}
+
+/// Walks the graph under `root` (reached by `descriptor`), depth first, each manifest once.
+pub fn walk<S: Source, V: Visit<S>>(
+    source: &S,
+    descriptor: &Checked,
+    root: RawManifest,
+    v: &mut V,
+) -> Result<(), V::Error> {
+    let mut seen = BTreeSet::from([root.digest.clone()]);
+    let mut stack: Vec<Frame> = Vec::new();
+    if let Some(f) = reach(v, None, descriptor.clone(), root, 0)? {
+        stack.push(f);
+    }
+    while let Some(top) = stack.last_mut() {
+        let Some(i) = (top.next..top.children.len()).find(|&i| top.selected.get(i) == Some(&true))
+        else {
+            let done = stack.pop().expect("a frame is on the stack");
+            v.leave(&done.node())?;
+            continue;
+        };
+        top.next = i + 1;
+        let top = stack.last().expect("a frame is on the stack");
+        let child = &top.children[i];
+        if !seen.insert(child.digest.clone()) {
+            continue;
+        }
+        let depth = top.depth + 1;
+        if depth > MAX_DEPTH {
+            v.failed(Some(&top.node()), child, Failure::TooDeep)?;
+            continue;
+        }
+        let next = match source.manifest(child) {
+            Ok(Some(m)) => {
+                let (c, parent) = (child.clone(), top.manifest.digest.clone());
+                reach(v, Some((top, parent)), c, m, depth)?
+            }
+            Ok(None) => {
+                v.absent(&top.node(), child, &top.children)?;
+                None
+            }
+            Err(e) => {
+                v.failed(Some(&top.node()), child, Failure::Source(e))?;
+                None
+            }
+        };
+        if let Some(f) = next {
+            stack.push(f);
+        }
+    }
+    Ok(())
+}
+
+/// Enters a manifest that was read: a frame for an index, done at once for a manifest.
+fn reach<S: Source, V: Visit<S>>(
+    v: &mut V,
+    parent: Option<(&Frame, Digest)>,
+    descriptor: Checked,
+    manifest: RawManifest,
+    depth: usize,
+) -> Result<Option<Frame>, V::Error> {
+    let parsed = match manifest.parse() {
+        Ok(p) => p,
+        Err(e) => {
+            let p = parent.as_ref().map(|(f, _)| f.node());
+            v.failed(p.as_ref(), &descriptor, Failure::Parse(e))?;
+            return Ok(None);
+        }
+    };
+    let parent = parent.map(|(_, d)| d);
+    let node = Node {
+        manifest: &manifest,
+        descriptor: &descriptor,
+        parent: parent.as_ref(),
+        depth,
+    };
+    v.enter(&node, &parsed)?;
+    match parsed {
+        Parsed::Index { manifests } => {
+            let selected = v.select(&node, &manifests)?;
+            Ok(Some(Frame {
+                manifest,
+                descriptor,
+                parent,
+                depth,
+                children: manifests,
+                selected,
+                next: 0,
+            }))
+        }
+        Parsed::Manifest { .. } => {
+            v.leave(&node)?;
+            Ok(None)
+        }
+    }
+}
