@@ -12,6 +12,7 @@ pub mod images;
 pub mod layout;
 pub mod pki;
 pub mod proxy;
+pub mod readers;
 pub mod referrers_api;
 pub mod registry;
 pub mod registry_ops;
