@@ -147,7 +147,7 @@ fn ctr_imports_the_default_platform_unless_told_otherwise() {
     let amd = s.oci_index.image(AMD64);
     let arm = s.oci_index.image(ARM64);
 
-    // Default: all of the bundle is read, only linux/amd64 is kept.
+    // Default: only the content of the host's platform (linux/amd64) is kept.
     let ctd = Containerd::start();
     run(&mut ctd.import(&multi, &[]));
     assert_eq!(
@@ -206,6 +206,12 @@ fn podman_pulls_oci_entries_by_name_and_runs_them() {
     let s = seed(&reg);
     let dir = tempfile::tempdir().unwrap();
     let bundle = export(dir.path(), "four.tar", &refs_of(&s), &[]);
+    let sparse = export(
+        dir.path(),
+        "amd64.tar",
+        &[&s.refs[0]],
+        &["--platform", AMD64],
+    );
     drop(reg);
 
     let pm = Podman::new();
@@ -254,6 +260,12 @@ fn podman_pulls_oci_entries_by_name_and_runs_them() {
             &format!("no descriptor found for reference \"{r}\""),
         );
     }
+
+    // A platform subset (`ferry export --platform linux/amd64`) pulls and runs the same.
+    let pm = Podman::new();
+    run(&mut pm.pull(&sparse, Some(&s.refs[0])));
+    assert_eq!(pm.inspect(&s.refs[0], "{{.Digest}}"), s.oci_index.digest());
+    assert_eq!(stdout_of(&run(&mut pm.run_cmd(&s.refs[0]))), MSG[0]);
 }
 
 #[test]
@@ -310,10 +322,16 @@ fn umoci_unpacks_oci_manifests_and_one_platform_indexes() {
     let mut refs = refs_of(&s);
     refs.push(&one_ref);
     let bundle = export(dir.path(), "five.tar", &refs, &[]);
+    let sparse = export(
+        dir.path(),
+        "amd64.tar",
+        &[&s.refs[0]],
+        &["--platform", AMD64],
+    );
     drop(reg);
     // umoci reads a layout directory, not a tar.
-    let layout = dir.path().join("layout");
-    extract_layout(&bundle, &layout);
+    extract_layout(&bundle, &dir.path().join("layout"));
+    extract_layout(&sparse, &dir.path().join("amd64"));
     let umoci = |args: &[&str]| {
         let mut c = Command::new("umoci");
         c.current_dir(dir.path()).args(args);
@@ -344,12 +362,20 @@ fn umoci_unpacks_oci_manifests_and_one_platform_indexes() {
         .unwrap();
         assert_eq!(config["process"]["args"], serde_json::json!(["/hello"]));
     }
-    // A multi-platform index: umoci 0.4 does not choose a platform.
-    run_fails(
-        &mut umoci(&["unpack", "--image", &image(&s.refs[0]), "b3"]),
-        1,
-        &format!("tag is ambiguous: {}", s.refs[0]),
-    );
+    // A multi-platform index: umoci 0.4 does not choose a platform, not even when the
+    // bundle holds one platform of it (the index still lists them all).
+    for layout in ["layout", "amd64"] {
+        run_fails(
+            &mut umoci(&[
+                "unpack",
+                "--image",
+                &format!("{layout}:{}", s.refs[0]),
+                "b3",
+            ]),
+            1,
+            &format!("tag is ambiguous: {}", s.refs[0]),
+        );
+    }
     // Docker-typed entries are not implemented.
     for (r, t) in [(&s.refs[2], DOCKER_LIST), (&s.refs[3], DOCKER_MANIFEST)] {
         run_fails(
@@ -368,11 +394,23 @@ fn skopeo_copies_oci_entries_by_name_and_a_docker_entry_only_alone() {
     let dir = tempfile::tempdir().unwrap();
     let bundle = export(dir.path(), "four.tar", &refs_of(&s), &[]);
     let docker_one = export(dir.path(), "docker-list.tar", &[&s.refs[2]], &[]);
+    let sparse = export(
+        dir.path(),
+        "amd64.tar",
+        &[&s.refs[0]],
+        &["--platform", AMD64],
+    );
     let archive = |b: &Path, r: Option<&str>| match r {
         Some(r) => format!("oci-archive:{}:{r}", b.display()),
         None => format!("oci-archive:{}", b.display()),
     };
     let dest = ["--dest-tls-verify=false"];
+    let policy = dir.path().join("policy.json");
+    std::fs::write(
+        &policy,
+        r#"{"default":[{"type":"insecureAcceptAnything"}]}"#,
+    )
+    .unwrap();
 
     // OCI entries by name, every platform, into new repositories: same digests.
     for (i, repo) in [(0, "copy/oci-index"), (1, "copy/oci-image")] {
@@ -384,14 +422,33 @@ fn skopeo_copies_oci_entries_by_name_and_a_docker_entry_only_alone() {
         let raw = skopeo_inspect_raw(&reg.host, &format!("{repo}:v1"), &[]);
         assert_eq!(digest(&raw), s.entries()[i].1, "{repo}");
     }
-    // Docker-typed entries by name: not found.
-    for r in &s.refs[2..] {
+    // Docker-typed entries by name: not found (c/image matches names on OCI media types only),
+    // by `inspect` and by `copy`, which then pushes nothing.
+    for (r, repo) in s.refs[2..]
+        .iter()
+        .zip(["copy/by-name-list", "copy/by-name-image"])
+    {
+        // (logrus quotes the message: the reference is between \")
+        let not_found = format!("no descriptor found for reference \\\"{r}\\\"");
         run_fails(
             Command::new("skopeo").args(["inspect", "--raw", &archive(&bundle, Some(r))]),
             1,
-            // (logrus quotes the message: the reference is between \")
-            &format!("no descriptor found for reference \\\"{r}\\\""),
+            &not_found,
         );
+        run_fails(
+            Command::new("skopeo")
+                .arg("--policy")
+                .arg(&policy)
+                .args(["copy", "--all", "--dest-tls-verify=false"])
+                .arg(archive(&bundle, Some(r)))
+                .arg(format!("docker://{}/{repo}:v1", reg.host)),
+            1,
+            &not_found,
+        );
+        let tags = reg
+            .client()
+            .request("GET", &format!("/v2/{repo}/tags/list"), &[], b"");
+        assert_eq!(tags.status, 404, "{repo} exists after a failed copy");
     }
     // A bundle of that one Docker list, without a name: copied with its digest.
     skopeo_copy(
@@ -407,4 +464,29 @@ fn skopeo_copies_oci_entries_by_name_and_a_docker_entry_only_alone() {
         1,
         "more than one image in oci, choose an image",
     );
+
+    // A platform subset: `--all` fails on the platform left out; without it skopeo copies the
+    // host's platform manifest alone (the index is not copied: the target gets another digest).
+    let arm = s.oci_index.image(ARM64).digest();
+    run_fails(
+        Command::new("skopeo")
+            .arg("--policy")
+            .arg(&policy)
+            .args(["copy", "--all", "--dest-tls-verify=false"])
+            .arg(archive(&sparse, Some(&s.refs[0])))
+            .arg(format!("docker://{}/copy/sparse-all:v1", reg.host)),
+        1,
+        &format!(
+            "blobs/sha256/{}: no such file",
+            arm.trim_start_matches("sha256:")
+        ),
+    );
+    run(Command::new("skopeo")
+        .arg("--policy")
+        .arg(&policy)
+        .args(["copy", "--quiet", "--dest-tls-verify=false"])
+        .arg(archive(&sparse, Some(&s.refs[0])))
+        .arg(format!("docker://{}/copy/sparse:v1", reg.host)));
+    let raw = skopeo_inspect_raw(&reg.host, "copy/sparse:v1", &[]);
+    assert_eq!(digest(&raw), s.oci_index.image(AMD64).digest());
 }

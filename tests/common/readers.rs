@@ -351,7 +351,8 @@ impl Drop for Containerd {
 /// `--tmpdir` (libpod state), runc's `--root`, network config and `TMPDIR` in a temp dir;
 /// `containers.conf` of its own with file locks (the default SHM segment
 /// `/dev/shm/libpod_lock` is shared by every podman on the machine); vfs storage (no
-/// overlay); cgroupfs with a cgroup parent of its own, removed on drop; events to a file.
+/// overlay); cgroupfs with a cgroup parent of its own, removed on drop; events to a file;
+/// runc (what containerd installs; podman would take crun where that is installed too).
 /// c/image still writes its blob-info cache `/var/lib/containers/cache/blob-info-cache-v1.boltdb`
 /// (root's fixed path, which skopeo uses too; podman has no option to move it).
 pub struct Podman {
@@ -407,7 +408,7 @@ impl Podman {
             .arg("--network-config-dir")
             .arg(d.join("networks"))
             .args(["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs"])
-            .args(["--events-backend", "file"])
+            .args(["--events-backend", "file", "--runtime", "runc"])
             .arg(format!("--runtime-flag=root={}", d.join("runc").display()))
             .args(args);
         c
