@@ -188,8 +188,9 @@ pub fn run_fails(cmd: &mut Command, code: i32, needle: &str) -> String {
 /// A private containerd 1.6: its own `root`, `state`, gRPC and ttrpc sockets and config in a
 /// temp dir, the CRI plugin off, one namespace of its own. Killed on drop, after its tasks.
 ///
-/// `ctr run` needs [`Containerd::run_cmd`]'s options here: the `native` snapshotter (no
-/// overlay mounts needed), the FIFOs and runc state under the temp dir, and `--cgroup ""`,
+/// [`Containerd::run_cmd`] keeps `ctr run` to itself: the `native` snapshotter (plain
+/// copies, no mounts that could outlive a failed test), the FIFOs and runc state under the
+/// temp dir, and `--cgroup ""`,
 /// with which runc makes the container's cgroup `/<id>` and removes it when the task goes
 /// (the default `/<namespace>/<id>` leaves `/<namespace>` behind). containerd 1.6 hard-codes
 /// one path outside: the shim's socket in `/run/containerd/s/<hash of our socket path>`,
@@ -199,7 +200,6 @@ pub struct Containerd {
     pub socket: PathBuf,
     pub namespace: String,
     child: Child,
-    runs: std::sync::atomic::AtomicU32,
 }
 
 const CONTAINERD_READY: Duration = Duration::from_secs(20);
@@ -237,7 +237,6 @@ impl Containerd {
             socket,
             namespace: format!("ferry-readers-{}", std::process::id()),
             child,
-            runs: Default::default(),
             dir,
         };
         let deadline = Instant::now() + CONTAINERD_READY;
@@ -314,7 +313,9 @@ impl Containerd {
 
     /// `ctr run --rm` of `image` with no command (so the image config's `Entrypoint`).
     pub fn run_cmd(&self, image: &str) -> Command {
-        let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // Unique in this process, not just in this daemon: the id names runc's cgroup `/<id>`.
+        static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let id = format!("{}-{n}", self.namespace);
         let d = self.dir.path();
         let mut c = self.ctr(&["run", "--rm", "--snapshotter", "native", "--cgroup", ""]);
