@@ -348,14 +348,19 @@ impl Drop for Containerd {
     }
 }
 
-/// podman 4.3 as root with nothing shared with the host's podman: `--root`, `--runroot`,
-/// `--tmpdir` (libpod state), runc's `--root`, network config and `TMPDIR` in a temp dir;
-/// `containers.conf` of its own with file locks (the default SHM segment
-/// `/dev/shm/libpod_lock` is shared by every podman on the machine); vfs storage (no
-/// overlay); cgroupfs with a cgroup parent of its own, removed on drop; events to a file;
-/// runc (what containerd installs; podman would take crun where that is installed too).
-/// c/image still writes its blob-info cache `/var/lib/containers/cache/blob-info-cache-v1.boltdb`
-/// (root's fixed path, which skopeo uses too; podman has no option to move it).
+/// podman 4.3 as root, sharing no state with any other podman: `--root`, `--runroot`,
+/// `--tmpdir` (libpod state), network config and `TMPDIR` in a temp dir; a `containers.conf`
+/// of its own with file locks (the default SHM segment `/dev/shm/libpod_lock` is shared by
+/// every podman on the machine); vfs storage (plain copies, no mounts); cgroupfs with a cgroup
+/// parent of its own, removed on drop; events to a file; runc (what containerd installs;
+/// podman would take crun where that is installed too).
+///
+/// Paths outside the temp dir that podman and c/image hard-code for root: runc's state
+/// `/run/runc/<container id>` (removed with the container; podman's cleanup process does not
+/// pass a `--runtime-flag root=` on, so moving it only strands the state), netavark's run dir
+/// `/run/containers/networks` (created empty: the containers have `--network none`), and
+/// c/image's blob-info cache `/var/lib/containers/cache/blob-info-cache-v1.boltdb` (which
+/// skopeo uses too).
 pub struct Podman {
     pub dir: TempDir,
     cgroup_parent: String,
@@ -410,7 +415,6 @@ impl Podman {
             .arg(d.join("networks"))
             .args(["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs"])
             .args(["--events-backend", "file", "--runtime", "runc"])
-            .arg(format!("--runtime-flag=root={}", d.join("runc").display()))
             .args(args);
         c
     }
