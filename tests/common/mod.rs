@@ -13,6 +13,7 @@ pub mod layout;
 pub mod nodes;
 pub mod pki;
 pub mod proxy;
+pub mod readers;
 pub mod referrers_api;
 pub mod registry;
 pub mod registry_ops;
