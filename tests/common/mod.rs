@@ -10,6 +10,7 @@ pub mod http;
 pub mod http_proxy;
 pub mod images;
 pub mod layout;
+pub mod measure;
 pub mod pki;
 pub mod proxy;
 pub mod referrers_api;
