@@ -119,8 +119,9 @@ pub fn assert_bounded_failure(m: &Measured, time: Duration, rss_mib: u64, needle
         assert!(err.contains(n), "stderr lacks {n:?}:\n{err}");
     }
     eprintln!(
-        "bounded run: {:?}, peak RSS {:.1} MiB",
+        "bounded run: {:?}, peak RSS {:.1} MiB: {}",
         m.elapsed,
-        m.max_rss_mib()
+        m.max_rss_mib(),
+        err.trim()
     );
 }
