@@ -19,6 +19,7 @@ pub mod policy;
 pub mod progress;
 pub mod reference;
 pub mod registry;
+pub mod sizes;
 pub mod verify;
 pub mod walk;
 

@@ -8,6 +8,7 @@ use super::ExportError;
 use crate::digest::Digest;
 use crate::manifest::{Descriptor, Parsed};
 use crate::reference::Reference;
+use crate::registry::referrers::{too_many, Full, UniqueReferrers};
 
 /// Deepest chain of artifacts attached to artifacts that is followed.
 const MAX_DEPTH: usize = 4;
@@ -55,12 +56,7 @@ impl Planner<'_> {
         path.push(subject.clone());
         let found = self.attached_to(r, subject)?;
         for (name, at, artifact_type) in found {
-            if self
-                .plan
-                .entries
-                .iter()
-                .any(|e| e.annotations.get(crate::layout::ANNOT_REF_NAME) == Some(&name))
-            {
+            if self.plan.names.contains(&name) {
                 continue;
             }
             // Attached artifacts are exported whole: no platform filter applies to them.
@@ -89,7 +85,7 @@ impl Planner<'_> {
         r: &Reference,
         subject: &Digest,
     ) -> Result<Vec<(String, Reference, Option<String>)>, ExportError> {
-        let err = |e| ExportError::registry(&r.name(), e);
+        let err = |e| ExportError::registry(&r.to_string(), e);
         let mut out = Vec::new();
         if self.discovery.cosign {
             for suffix in ["sig", "att", "sbom"] {
@@ -118,58 +114,65 @@ impl Planner<'_> {
         Ok(out)
     }
 
-    /// Referrer descriptors from the API, else from the fallback tag; filtered by type.
+    /// Referrer descriptors from the API, else from the fallback tag; filtered by type, each
+    /// digest once, at most `MAX_REFERRERS` in all.
     fn referrers(
         &self,
         r: &Reference,
         subject: &Digest,
         types: &[String],
     ) -> Result<Vec<Descriptor>, ExportError> {
-        let err = |e| ExportError::registry(&r.name(), e);
-        let wanted = |d: &Descriptor| {
-            types.is_empty() || d.artifact_type.as_ref().is_some_and(|t| types.contains(t))
-        };
+        let err = |e| ExportError::registry(&r.to_string(), e);
         let queries: Vec<Option<&str>> = if types.is_empty() {
             vec![None]
         } else {
             types.iter().map(|t| Some(t.as_str())).collect()
         };
-        let mut found: Vec<Descriptor> = Vec::new();
+        let mut found = UniqueReferrers::new();
         for q in queries {
-            let Some(page) = self.client.referrers(r, subject, q).map_err(err)? else {
-                return self.fallback(r, subject, &wanted);
+            let Some(listed) = self.client.referrers(r, subject, q).map_err(err)? else {
+                return self.fallback(r, subject, types);
             };
-            for d in page.descriptors {
-                if (page.filtered || wanted(&d)) && !found.iter().any(|x| x.digest == d.digest) {
-                    found.push(d);
-                }
+            for d in listed {
+                found.insert(d).map_err(|Full| {
+                    err(too_many(
+                        r,
+                        subject,
+                        format!("artifact types {}", types.join(", ")),
+                    ))
+                })?;
             }
         }
-        Ok(found)
+        Ok(found.into_vec())
     }
 
     fn fallback(
         &self,
         r: &Reference,
         subject: &Digest,
-        wanted: &dyn Fn(&Descriptor) -> bool,
+        types: &[String],
     ) -> Result<Vec<Descriptor>, ExportError> {
-        let err = |e| ExportError::registry(&r.name(), e);
+        let err = |e| ExportError::registry(&r.to_string(), e);
         let tag = r.with_tag(&digest_tag(subject));
         if self.client.head_manifest(&tag).map_err(err)?.is_none() {
             return Ok(Vec::new());
         }
         let m = self.client.get_manifest(&tag).map_err(err)?;
-        match m.parse().map_err(|e| ExportError::Manifest {
+        let Parsed::Index { manifests } = m.parse().map_err(|e| ExportError::Manifest {
             image: tag.to_string(),
             cause: e,
-        })? {
-            Parsed::Index { manifests } => Ok(manifests
-                .into_iter()
-                .map(|c| c.descriptor)
-                .filter(|d| wanted(d))
-                .collect()),
-            Parsed::Manifest { .. } => Ok(Vec::new()),
+        })?
+        else {
+            return Ok(Vec::new());
+        };
+        let mut found = UniqueReferrers::new();
+        for d in manifests.into_iter().map(|c| c.descriptor) {
+            if types.is_empty() || d.artifact_type.as_ref().is_some_and(|t| types.contains(t)) {
+                found.insert(d).map_err(|Full| {
+                    err(too_many(r, subject, format!("in the fallback tag {tag}")))
+                })?;
+            }
         }
+        Ok(found.into_vec())
     }
 }

@@ -1,6 +1,7 @@
 //! `ferry export`: resolve, plan, then write one deterministic OCI-layout tar (DESIGN §3).
 
 pub mod attached;
+pub mod bounds;
 mod fetch;
 pub mod plan;
 mod rollback;
@@ -14,7 +15,6 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::digest::Digest;
-use crate::layout::tar::TarPlan;
 use crate::layout::{index_json, LayoutError, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
 use crate::layout::{omitted::MAX_RECORD_SIZE, ANNOT_OMITTED};
 use crate::manifest::ManifestError;
@@ -22,6 +22,7 @@ use crate::platform::Platform;
 use crate::progress::{human, Mode, Progress};
 use crate::reference::{Reference, ReferenceError};
 use crate::registry::{Client, RegistryError};
+use crate::sizes::{len64, saturating_total};
 pub use attached::Discovery;
 use plan::{ImagePlan, Planner, Role};
 use write::{Layout, Source};
@@ -101,6 +102,9 @@ pub enum ExportError {
         digest: Digest,
         limit: usize,
     },
+    /// A split bundle needing more parts than ferry writes.
+    #[error(transparent)]
+    TooManyParts(Box<bounds::TooManyParts>),
     #[error(transparent)]
     Layout(#[from] LayoutError),
     #[error("{0}")]
@@ -234,19 +238,22 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
         (INDEX_FILE.into(), index.len() as u64),
     ];
     entries.extend(order.iter().map(|(_, d, size, _)| (d.layout_path(), *size)));
-    let tar = TarPlan::new(&entries).map_err(|e| LayoutError::Member {
-        name: "bundle".into(),
-        detail: e.to_string(),
+    let contents: Vec<Source> = [Source::Inline(OCI_LAYOUT_CONTENT), Source::Inline(&index)]
+        .into_iter()
+        .chain(order.into_iter().map(|o| o.3))
+        .collect();
+    // Every size is checked here, before a file is created or a blob fetched.
+    let tar = bounds::lay_out(&entries, |i| match contents.get(i) {
+        Some(Source::Remote(src)) => Some(*src),
+        _ => None,
     })?;
+    bounds::check_parts(tar.total, opts.split_size, &plan.blobs)?;
     let layout = Layout {
         tar,
-        contents: [Source::Inline(OCI_LAYOUT_CONTENT), Source::Inline(&index)]
-            .into_iter()
-            .chain(order.into_iter().map(|o| o.3))
-            .collect(),
+        contents,
         fingerprint: write::fingerprint(&entries),
     };
-    let remote_bytes: u64 = plan.blobs.values().map(|b| b.size).sum();
+    let remote_bytes = saturating_total(plan.blobs.values().map(|b| b.size));
     let progress = Progress::new("export", remote_bytes, opts.progress);
     let output_name = layout.write(
         client,
@@ -266,12 +273,9 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
         output: output_name,
         manifests,
         blobs: plan.blobs.len() + plan.inline.len() - manifests,
-        bytes: remote_bytes
-            + plan
-                .inline
-                .values()
-                .map(|(_, b)| b.len() as u64)
-                .sum::<u64>(),
+        bytes: remote_bytes.saturating_add(saturating_total(
+            plan.inline.values().map(|(_, b)| len64(b.len())),
+        )),
         bundle_bytes: layout.tar.total,
         omitted_blobs: omitted.as_ref().map_or(0, |r| r.blobs.len()),
         omitted_bytes: omitted.as_ref().map_or(0, |r| r.total_size()),

@@ -1,7 +1,7 @@
 //! Resolving references and walking their graphs into a plan: which manifests (kept as raw
 //! bytes) and which blobs (with sizes) go into the bundle, before any layer data moves.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::ExportError;
 use crate::digest::Digest;
@@ -59,6 +59,16 @@ pub struct Plan {
     pub images: Vec<ImagePlan>,
     /// Names of attached artifacts (signatures, attestations, SBOMs, referrers).
     pub attached: Vec<String>,
+    /// The `org.opencontainers.image.ref.name` of every entry, to look names up in O(1).
+    pub names: HashSet<String>,
+}
+
+impl Plan {
+    /// Adds an `index.json` entry named `name`.
+    fn push_entry(&mut self, name: &str, entry: IndexEntry) {
+        self.names.insert(name.to_string());
+        self.entries.push(entry);
+    }
 }
 
 /// What one image's walk learned about its platforms.
@@ -190,13 +200,14 @@ impl<'a> Planner<'a> {
                 .annotations
                 .insert(ANNOT_SUBJECT.into(), a.subject.to_string());
             entry.artifact_type = a.artifact_type.or_else(|| root.artifact_type());
+            self.plan.push_entry(&image, entry);
             self.plan.attached.push(image);
-            self.plan.entries.push(entry);
             self.plan
                 .inline
                 .insert(root.digest.clone(), (Role::Manifest, root.bytes));
             return Ok(subjects);
         }
+        self.plan.push_entry(&image, entry);
         self.plan.images.push(ImagePlan {
             reference: image,
             digest: root.digest.clone(),
@@ -205,7 +216,6 @@ impl<'a> Planner<'a> {
             available: show(&acc.available),
             missing,
         });
-        self.plan.entries.push(entry);
         self.plan
             .inline
             .insert(root.digest.clone(), (Role::Manifest, root.bytes));

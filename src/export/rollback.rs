@@ -42,6 +42,11 @@ impl Plan {
     /// Removes what was added since `m`.
     pub fn rollback(&mut self, m: Mark) {
         self.entries.truncate(m.entries);
+        self.names = self
+            .entries
+            .iter()
+            .filter_map(|e| e.annotations.get(crate::layout::ANNOT_REF_NAME).cloned())
+            .collect();
         self.images.truncate(m.images);
         self.attached.truncate(m.attached);
         self.inline.retain(|d, _| m.inline.contains(d));

@@ -256,7 +256,7 @@ fn run(
     for w in &mut work {
         w.location = bundle.part_note(&w.digest.layout_path());
     }
-    let total: u64 = work.iter().map(|w| w.size).sum();
+    let total = crate::sizes::saturating_total(work.iter().map(|w| w.size));
     let progress = Progress::new("import", total, opts.progress);
     summary.blobs = omitted::add(push_blobs(&work, &progress)?, before);
     progress.finish();

@@ -125,7 +125,7 @@ fn count(stats: &Mutex<BlobStats>, w: &BlobWork, outcomes: &[BlobOutcome]) {
             BlobOutcome::Mounted => s.mounted += 1,
             BlobOutcome::Uploaded => {
                 s.uploaded += 1;
-                s.uploaded_bytes += w.size;
+                s.uploaded_bytes = s.uploaded_bytes.saturating_add(w.size);
             }
         }
     }

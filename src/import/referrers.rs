@@ -40,13 +40,13 @@ pub fn merge(existing: Option<&[u8]>, new: &[RawManifest]) -> Option<Vec<u8>> {
         .filter(|v: &Value| v.get("manifests").is_some_and(Value::is_array))
         .unwrap_or_else(|| json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}));
     let list = index.get_mut("manifests")?.as_array_mut()?;
+    let mut there: std::collections::HashSet<String> = list
+        .iter()
+        .filter_map(|e| e.get("digest").and_then(Value::as_str).map(str::to_string))
+        .collect();
     let mut changed = false;
     for m in new {
-        let d = m.digest.to_string();
-        if !list
-            .iter()
-            .any(|e| e.get("digest").and_then(Value::as_str) == Some(d.as_str()))
-        {
+        if there.insert(m.digest.to_string()) {
             list.push(descriptor(m));
             changed = true;
         }

@@ -40,7 +40,7 @@ pub(super) fn write_layers(s: &mut String, layers: &[OmittedLayer]) {
     if layers.is_empty() {
         return;
     }
-    let bytes = layers.iter().map(|o| o.size).sum();
+    let bytes = crate::sizes::saturating_total(layers.iter().map(|o| o.size));
     let _ = writeln!(
         s,
         "├─ omitted     {} layer(s), {}: not in this bundle, the target already has them",

@@ -196,7 +196,7 @@ impl Inventory {
     /// One line for people: images found, blobs and bytes held.
     pub fn line(&self) -> String {
         let repos: BTreeSet<&String> = self.blobs.iter().flat_map(|b| &b.repositories).collect();
-        let bytes: u64 = self.blobs.iter().map(|b| b.size).sum();
+        let bytes = crate::sizes::saturating_total(self.blobs.iter().map(|b| b.size));
         format!(
             "inventory of {}: {} of {} image(s) present; {} blob(s) ({}) in {} repositories",
             self.prefix,

@@ -70,7 +70,7 @@ impl Graph {
 
     /// Bytes of all blobs present, each counted once.
     pub fn total_size(&self) -> u64 {
-        self.blobs.values().map(|(s, _)| *s).sum()
+        crate::sizes::saturating_total(self.blobs.values().map(|(s, _)| *s))
     }
 }
 

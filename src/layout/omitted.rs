@@ -145,7 +145,7 @@ impl OmittedRecord {
 
     /// Bytes left out.
     pub fn total_size(&self) -> u64 {
-        self.blobs.iter().map(|b| b.size).sum()
+        crate::sizes::saturating_total(self.blobs.iter().map(|b| b.size))
     }
 }
 

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::LayoutError;
+use crate::manifest::MAX_MANIFEST_SIZE;
+use crate::sizes::{len64, MAX_FILE_SIZE, MAX_PARTS};
 
 /// `--split-size fat32`: FAT32's largest file.
 pub const FAT32_MAX: u64 = (4 << 30) - 1;
@@ -95,10 +97,27 @@ impl Parts {
 
     /// The parts listed in a `NAME.parts.json`, each checked to exist with its size.
     pub fn open_manifest(manifest: &Path) -> Result<Parts, LayoutError> {
-        let bytes = std::fs::read(manifest)
+        let mut bytes = Vec::new();
+        File::open(manifest)
+            .and_then(|f| f.take(MAX_MANIFEST_SIZE + 1).read_to_end(&mut bytes))
             .map_err(|e| corrupt(manifest, format!("cannot read the parts file: {e}")))?;
+        if len64(bytes.len()) > MAX_MANIFEST_SIZE {
+            return Err(corrupt(
+                manifest,
+                format!("the parts file is over {MAX_MANIFEST_SIZE} bytes"),
+            ));
+        }
         let pf: PartsFile = serde_json::from_slice(&bytes)
             .map_err(|e| corrupt(manifest, format!("not a ferry parts file: {e}")))?;
+        if len64(pf.parts.len()) > MAX_PARTS {
+            return Err(corrupt(
+                manifest,
+                format!(
+                    "the parts file lists {} parts, over the limit of {MAX_PARTS}",
+                    pf.parts.len()
+                ),
+            ));
+        }
         let dir = manifest
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -136,7 +155,10 @@ impl Parts {
                 len,
                 name: e.name.clone(),
             });
-            start += len;
+            start = start
+                .checked_add(len)
+                .filter(|s| *s <= MAX_FILE_SIZE)
+                .ok_or_else(|| corrupt(manifest, "the parts add up past 2^63 bytes".into()))?;
         }
         if parts.is_empty() {
             return Err(corrupt(manifest, "the parts file lists no parts".into()));
@@ -254,5 +276,19 @@ mod tests {
         std::fs::remove_file(d.path().join("b.tar.001")).unwrap();
         let e = Parts::open_manifest(&m).unwrap_err().to_string();
         assert!(e.contains("b.tar.001") && e.contains("missing"), "{e}");
+
+        // More parts than ferry writes: refused before one is opened.
+        let many = PartsFile {
+            parts: (0..=MAX_PARTS as usize)
+                .map(|i| PartEntry {
+                    name: part_name("b.tar", i),
+                    size: 1,
+                    sha256: String::new(),
+                })
+                .collect(),
+        };
+        std::fs::write(&m, serde_json::to_vec(&many).unwrap()).unwrap();
+        let e = Parts::open_manifest(&m).unwrap_err().to_string();
+        assert!(e.contains("10001 parts"), "{e}");
     }
 }

@@ -4,6 +4,8 @@
 
 use std::io;
 
+use crate::sizes::{len64, MAX_FILE_SIZE};
+
 /// Tar block size.
 pub const BLOCK: u64 = 512;
 /// Largest size ustar's octal field holds; bigger members need a PAX `size` record.
@@ -29,9 +31,24 @@ pub struct TarPlan {
     pub total: u64,
 }
 
-/// Rounds up to a whole number of blocks.
-pub fn padded(n: u64) -> u64 {
-    n.div_ceil(BLOCK) * BLOCK
+/// Rounds up to a whole number of blocks; None past 64 bits.
+pub fn padded(n: u64) -> Option<u64> {
+    n.div_ceil(BLOCK).checked_mul(BLOCK)
+}
+
+/// Why a tar could not be planned.
+#[derive(Debug, thiserror::Error)]
+pub enum TarPlanError {
+    #[error("cannot build the tar header of {name}: {source}")]
+    Header { name: String, source: io::Error },
+    /// Member `index` (of the entries given) takes the tar past [`MAX_FILE_SIZE`].
+    #[error("member {name} ({size} bytes) takes the bundle past {limit} bytes, the largest file there can be")]
+    TooLarge {
+        index: usize,
+        name: String,
+        size: u64,
+        limit: u64,
+    },
 }
 
 fn ustar_header(name: &str, size: u64, kind: tar::EntryType) -> io::Result<tar::Header> {
@@ -82,11 +99,13 @@ pub fn member_header(name: &str, size: u64) -> io::Result<Vec<u8>> {
         .take(99)
         .collect();
     let pax_name = format!("PaxHeaders/{}", &short[..short.len().min(88)]);
-    let mut out = ustar_header(&pax_name, records.len() as u64, tar::EntryType::XHeader)?
+    let mut out = ustar_header(&pax_name, len64(records.len()), tar::EntryType::XHeader)?
         .as_bytes()
         .to_vec();
     out.extend_from_slice(records.as_bytes());
-    out.resize(BLOCK as usize + padded(records.len() as u64) as usize, 0);
+    // PAX records are a path and a size: a few hundred bytes, padded to whole blocks.
+    let block = BLOCK as usize;
+    out.resize(block + records.len().div_ceil(block) * block, 0);
     let real = ustar_header(
         &short,
         if size_fits { size } else { 0 },
@@ -97,15 +116,34 @@ pub fn member_header(name: &str, size: u64) -> io::Result<Vec<u8>> {
 }
 
 impl TarPlan {
-    /// Plans members in the given order.
-    pub fn new(entries: &[(String, u64)]) -> io::Result<TarPlan> {
-        let mut offset = 0;
+    /// Plans members in the given order; refuses a tar larger than [`MAX_FILE_SIZE`], naming
+    /// the member that takes it past, before anything is allocated for the data.
+    pub fn new(entries: &[(String, u64)]) -> Result<TarPlan, TarPlanError> {
+        let mut offset: u64 = 0;
         let mut members = Vec::with_capacity(entries.len());
-        for (name, size) in entries {
-            let header = member_header(name, *size)?;
+        for (index, (name, size)) in entries.iter().enumerate() {
+            let too_large = || TarPlanError::TooLarge {
+                index,
+                name: name.clone(),
+                size: *size,
+                limit: MAX_FILE_SIZE,
+            };
+            let header = member_header(name, *size).map_err(|source| TarPlanError::Header {
+                name: name.clone(),
+                source,
+            })?;
             let header_offset = offset;
-            let data_offset = offset + header.len() as u64;
-            offset = data_offset + padded(*size);
+            let data_offset = offset
+                .checked_add(len64(header.len()))
+                .ok_or_else(too_large)?;
+            offset = padded(*size)
+                .and_then(|p| data_offset.checked_add(p))
+                // The two end blocks must fit too.
+                .filter(|end| {
+                    end.checked_add(2 * BLOCK)
+                        .is_some_and(|t| t <= MAX_FILE_SIZE)
+                })
+                .ok_or_else(too_large)?;
             members.push(PlannedMember {
                 name: name.clone(),
                 size: *size,
@@ -162,6 +200,45 @@ mod tests {
             seen.push((e.path().unwrap().to_string_lossy().to_string(), data));
         }
         assert_eq!(seen, entries);
+    }
+
+    #[test]
+    fn sizes_past_the_largest_file_name_the_member() {
+        let max = MAX_FILE_SIZE;
+        let e = |sizes: &[u64]| -> Vec<(String, u64)> {
+            sizes
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (format!("blobs/sha256/{i}"), *s))
+                .collect()
+        };
+        // Each fits alone, the sum does not: the second is named.
+        let two = e(&[6 << 60, 6 << 60]);
+        assert!(TarPlan::new(&two[..1]).is_ok());
+        match TarPlan::new(&two) {
+            Err(TarPlanError::TooLarge { index: 1, size, .. }) => assert_eq!(size, 6 << 60),
+            other => panic!("{other:?}"),
+        }
+        // Padding alone passes 2^63 - 1, and two padded members pass 2^64.
+        assert!(matches!(
+            TarPlan::new(&e(&[max])),
+            Err(TarPlanError::TooLarge { index: 0, .. })
+        ));
+        assert!(matches!(
+            TarPlan::new(&e(&[1, max, max])),
+            Err(TarPlanError::TooLarge { index: 1, .. })
+        ));
+        assert!(matches!(
+            TarPlan::new(&e(&[u64::MAX])),
+            Err(TarPlanError::TooLarge { index: 0, .. })
+        ));
+        // The largest member that fits: a PAX header (3 blocks), data, two end blocks.
+        let fits = max + 1 - 6 * BLOCK;
+        let p = TarPlan::new(&e(&[fits])).unwrap();
+        assert_eq!(p.total, max + 1 - BLOCK);
+        assert!(TarPlan::new(&e(&[fits + 1])).is_err());
+        assert_eq!(padded(u64::MAX), None);
+        assert_eq!(padded(513), Some(1024));
     }
 
     #[test]

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use super::{leftovers, LayoutError};
+use crate::sizes::{part_count, size_arg, smallest_split, MAX_FILE_SIZE, MAX_PARTS};
 
 /// Writes a small file through `.NAME.ferry-PID.tmp` beside it and renames it into place, so
 /// a reader never sees half of it and a failed write leaves nothing under the name. A device
@@ -73,6 +74,44 @@ pub(super) fn io_err(path: &Path, action: &str, e: io::Error) -> LayoutError {
     }
 }
 
+/// (final path, start, length) of each file a bundle of `len` bytes is written as; refused
+/// before anything exists when it is past the largest file or needs more than
+/// [`MAX_PARTS`] parts.
+fn plan_parts(
+    final_path: &Path,
+    dir: &Path,
+    name: &str,
+    len: u64,
+    split: Option<u64>,
+) -> Result<Vec<(PathBuf, u64, u64)>, LayoutError> {
+    if len > MAX_FILE_SIZE {
+        return Err(LayoutError::Output(format!(
+            "{}: a bundle of {len} bytes is past {MAX_FILE_SIZE} bytes, the largest file there can be",
+            final_path.display()
+        )));
+    }
+    let size = match split {
+        Some(size) if size > 0 => size,
+        _ => return Ok(vec![(final_path.to_path_buf(), 0, len)]),
+    };
+    let n = part_count(len, size);
+    if n > MAX_PARTS {
+        return Err(LayoutError::Output(format!(
+            "{}: a bundle of {len} bytes would be {n} parts of --split-size {size}, over the limit of {MAX_PARTS} parts; use --split-size {} or more",
+            final_path.display(),
+            size_arg(&smallest_split(len))
+        )));
+    }
+    let mut layout = Vec::new();
+    let mut start = 0;
+    for i in 0..usize::try_from(n).unwrap_or(0) {
+        let plen = size.min(len - start);
+        layout.push((dir.join(super::parts::part_name(name, i)), start, plen));
+        start += plen;
+    }
+    Ok(layout)
+}
+
 impl TempOutput {
     /// Creates the temporary file(s), sized to `len` (split into parts of at most `split`
     /// bytes), beside `final_path`, or adopts those a crashed run of the same plan left.
@@ -101,21 +140,7 @@ impl TempOutput {
         }
         let pid = std::process::id();
         let fingerprint = format!("{fingerprint} split={}", split.unwrap_or(0));
-        let mut layout = Vec::new();
-        match split {
-            Some(size) if size > 0 => {
-                let n = len.div_ceil(size).max(1);
-                for i in 0..n {
-                    let start = i * size;
-                    layout.push((
-                        dir.join(super::parts::part_name(&name, i as usize)),
-                        start,
-                        size.min(len - start),
-                    ));
-                }
-            }
-            _ => layout.push((final_path.to_path_buf(), 0, len)),
-        }
+        let layout = plan_parts(final_path, &dir, &name, len, split)?;
         let temp_of = |i: usize| {
             if i == 0 {
                 dir.join(format!(".{name}.ferry-{pid}.tmp"))
@@ -322,5 +347,36 @@ impl Drop for TempOutput {
             }
             let _ = std::fs::remove_file(&self.journal_path);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impossible_outputs_are_refused_before_a_file_exists() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("b.tar");
+        let fat32 = super::super::parts::FAT32_MAX;
+        for (len, split, needle) in [
+            (1u64 << 62, Some(fat32), "1073741825 parts"),
+            ((1 << 40) + 3072, Some(64 << 20), "16385 parts"),
+            (MAX_FILE_SIZE + 1, None, "largest file"),
+        ] {
+            let e = TempOutput::create(&out, len, "fp", split)
+                .err()
+                .unwrap_or_else(|| panic!("{len} {split:?} accepted"))
+                .to_string();
+            assert!(e.contains(needle), "{e}");
+            let left: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
+            assert!(left.is_empty(), "{left:?}");
+        }
+        // 10 000 parts is the limit, not past it: laid out, not created.
+        let layout = plan_parts(&out, d.path(), "b.tar", 10_000 * 1024, Some(1024)).unwrap();
+        assert_eq!(layout.len(), 10_000);
+        assert_eq!(layout[9_999].0, d.path().join("b.tar.9999"));
+        assert_eq!(layout[9_999].1, 9_999 * 1024);
+        assert!(plan_parts(&out, d.path(), "b.tar", 10_000 * 1024 + 1, Some(1024)).is_err());
     }
 }

@@ -39,12 +39,19 @@ pub enum RegistryError {
         what: String,
         detail: String,
     },
-    #[error("{what} from {host} is {size} bytes, over the {limit}-byte limit for manifests")]
+    #[error("{what} from {host} is more than {limit} bytes, ferry's limit for it")]
     TooLarge {
         host: String,
         what: String,
-        size: u64,
         limit: u64,
+    },
+    #[error("registry {host} lists more than {limit} referrers of {subject} in repository {repository} ({detail}); ferry carries at most {limit} per subject: choose artifact types with --referrers TYPE, or leave referrers out with --referrers none")]
+    TooManyReferrers {
+        host: String,
+        repository: String,
+        subject: String,
+        detail: String,
+        limit: usize,
     },
     #[error("registry {host} refused manifest {repository}:{reference} (HTTP {status}): {detail}")]
     ManifestRejected {

@@ -7,6 +7,7 @@ pub mod credentials;
 mod error;
 mod ops;
 pub mod push;
+pub mod referrers;
 mod token;
 pub mod transport;
 

@@ -22,7 +22,7 @@ pub struct BlobStream {
     pub partial: bool,
 }
 
-fn read_limited(
+pub(super) fn read_limited(
     resp: &mut Response<Body>,
     limit: u64,
     host: &str,
@@ -31,25 +31,24 @@ fn read_limited(
     let mut out = Vec::new();
     resp.body_mut()
         .as_reader()
-        .take(limit + 1)
+        .take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| RegistryError::Io {
             host: host.into(),
             what: what.into(),
             source: e,
         })?;
-    if out.len() as u64 > limit {
+    if u64::try_from(out.len()).map_or(true, |n| n > limit) {
         return Err(RegistryError::TooLarge {
             host: host.into(),
             what: what.into(),
-            size: out.len() as u64,
             limit,
         });
     }
     Ok(out)
 }
 
-fn target(r: &Reference) -> Target<'_> {
+pub(super) fn target(r: &Reference) -> Target<'_> {
     Target {
         registry: &r.registry,
         host: r.api_host(),
@@ -58,7 +57,13 @@ fn target(r: &Reference) -> Target<'_> {
     }
 }
 
-fn status_error(host: &str, method: &str, url: String, status: u16, body: &[u8]) -> RegistryError {
+pub(super) fn status_error(
+    host: &str,
+    method: &str,
+    url: String,
+    status: u16,
+    body: &[u8],
+) -> RegistryError {
     let d = describe_body(body);
     RegistryError::Status {
         host: host.into(),
@@ -269,100 +274,6 @@ impl Client {
         }
     }
 }
-
-/// The `next` target of a `Link` header (`<url>; rel="next"`).
-pub fn next_link(link: &str) -> Option<String> {
-    link.split(',').find_map(|part| {
-        let (url, params) = part.split_once(';')?;
-        params.contains("rel=\"next\"").then(|| {
-            url.trim()
-                .trim_start_matches('<')
-                .trim_end_matches('>')
-                .to_string()
-        })
-    })
-}
-
-/// Referrers of a manifest, from the OCI 1.1 API.
-pub struct Referrers {
-    pub descriptors: Vec<crate::manifest::Descriptor>,
-    /// The registry applied the `artifactType` filter itself (`OCI-Filters-Applied`).
-    pub filtered: bool,
-}
-
-impl Client {
-    /// `GET /v2/<name>/referrers/<digest>`, all `Link` pages; None when the registry has no
-    /// referrers API (404), so the caller reads the fallback tag instead.
-    pub fn referrers(
-        &self,
-        r: &Reference,
-        subject: &Digest,
-        artifact_type: Option<&str>,
-    ) -> Result<Option<Referrers>, RegistryError> {
-        let t = target(r);
-        let mut path = format!("/v2/{}/referrers/{subject}", r.repository);
-        if let Some(a) = artifact_type {
-            path.push_str(&format!("?artifactType={}", super::percent_encode(a)));
-        }
-        let mut out = Referrers {
-            descriptors: Vec::new(),
-            filtered: artifact_type.is_some(),
-        };
-        for page in 0.. {
-            if page > 1000 {
-                return Err(RegistryError::Integrity {
-                    host: r.registry.clone(),
-                    what: format!("referrers of {subject}"),
-                    detail: "more than 1000 Link pages".into(),
-                });
-            }
-            let mut resp = self.send_retrying(
-                &t,
-                "GET",
-                &path,
-                &[("Accept", crate::manifest::OCI_INDEX.to_string())],
-                &[],
-            )?;
-            let status = resp.status().as_u16();
-            if status == 404 && page == 0 {
-                return Ok(None);
-            }
-            let what = format!("referrers of {subject}");
-            let body = read_limited(&mut resp, MAX_MANIFEST_SIZE, t.host, &what)?;
-            if status != 200 {
-                return Err(status_error(t.host, "GET", path, status, &body));
-            }
-            if artifact_type.is_some()
-                && !header(&resp, "oci-filters-applied").is_some_and(|v| v.contains("artifactType"))
-            {
-                out.filtered = false;
-            }
-            #[derive(serde::Deserialize)]
-            struct Page {
-                #[serde(default)]
-                manifests: Vec<crate::manifest::Descriptor>,
-            }
-            let p: Page = serde_json::from_slice(&body).map_err(|e| RegistryError::Integrity {
-                host: r.registry.clone(),
-                what,
-                detail: format!("not an OCI index: {e}"),
-            })?;
-            out.descriptors.extend(p.manifests);
-            match header(&resp, "link").and_then(|l| next_link(&l)) {
-                Some(next) if next.starts_with('/') => path = next,
-                Some(next) => {
-                    path = next
-                        .split_once(t.host)
-                        .map(|(_, p)| p.to_string())
-                        .unwrap_or(next)
-                }
-                None => break,
-            }
-        }
-        Ok(Some(out))
-    }
-}
-
 /// One repository of a registry as a place manifests come from, for the one graph walk: a
 /// child the registry does not have is absent, not an error.
 pub struct Repository<'a> {

@@ -10,6 +10,7 @@ pub mod http;
 pub mod http_proxy;
 pub mod images;
 pub mod layout;
+pub mod measure;
 pub mod nodes;
 pub mod pki;
 pub mod proxy;
