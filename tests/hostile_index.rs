@@ -179,7 +179,7 @@ fn indexes_nested_past_the_limit_and_missing_children_are_refused() {
     assert_eq!(s.dst.client().head_manifest(&run.repos[0], "v1"), 200);
     let m = nest(&s, 40);
     let run = s.import_members("nested-40", &m);
-    s.assert_refused_up_front(&run, &["nested too deeply"]);
+    s.assert_refused_up_front(&run, &["nested more than 16"]);
     assert!(stderr(&run.out).contains("sha256:"), "{}", stderr(&run.out));
     assert_failure(
         &verify(&s, "nested-40", &m),

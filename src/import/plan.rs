@@ -2,7 +2,7 @@
 //! graph of each (manifests children-first, blobs with sizes), absent sparse platforms, and
 //! every index, manifest and config hashed and parsed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
@@ -11,10 +11,12 @@ use crate::digest::Digest;
 use crate::layout::foreign::foreign_subject;
 use crate::layout::reader::Bundle;
 use crate::layout::sparse::{deliberately_absent, kept_platforms};
+use crate::layout::{LayoutError, MAX_DEPTH};
 use crate::layout::{ANNOT_CONTAINERD_NAME, ANNOT_PLATFORMS, ANNOT_REF_NAME, ANNOT_SUBJECT};
 use crate::manifest::{Checked, Parsed, RawManifest, MAX_MANIFEST_SIZE};
 use crate::platform::Platform;
 use crate::reference::{is_registry_host, Reference};
+use crate::walk::{Failure, Node, Visit};
 
 /// Configs bigger than this are not read whole (they are still pushed and digest-checked).
 const MAX_CONFIG_READ: u64 = 64 * 1024 * 1024;
@@ -172,8 +174,13 @@ fn walk_entry(
         subject,
         omitted: BTreeMap::new(),
     };
-    let mut seen = BTreeSet::new();
-    walk(bundle, &mut g, root, &mut seen, 0, left_out)?;
+    let mut v = Strict {
+        bundle,
+        g: &mut g,
+        left_out,
+        any_present: BTreeMap::new(),
+    };
+    crate::walk::walk(bundle, e, root, &mut v)?;
     Ok(g)
 }
 
@@ -206,113 +213,134 @@ fn read_manifest(
     )))
 }
 
-fn walk(
-    bundle: &Bundle,
-    g: &mut ImageGraph,
-    m: RawManifest,
-    seen: &mut BTreeSet<Digest>,
-    depth: usize,
-    left_out: &BTreeMap<Digest, u64>,
-) -> Result<(), ImportError> {
-    let image = g.recorded.clone();
-    if depth > crate::layout::MAX_DEPTH || !seen.insert(m.digest.clone()) {
-        return Err(ImportError::Bundle(format!(
-            "{image}: manifest {} is nested too deeply or refers to itself",
-            m.digest
-        )));
-    }
-    match m
-        .parse()
-        .map_err(|e| ImportError::Bundle(format!("{image}: {e}")))?
-    {
-        Parsed::Index { manifests } => {
-            // Without `io.ferry.platforms`, an index whose children are partly present was
-            // left sparse by the tool that wrote it (`ctr images export`, `docker save` of one
-            // platform): the absent ones are treated as left out, and `--sparse` applies.
-            let foreign_sparse = g.sparse.is_none()
-                && manifests
+/// The import visitor: anything wrong stops the import before a byte is pushed.
+struct Strict<'a> {
+    bundle: &'a Bundle,
+    g: &'a mut ImageGraph,
+    left_out: &'a BTreeMap<Digest, u64>,
+    /// Per index: whether any child is present (else it is broken, not sparse).
+    any_present: BTreeMap<Digest, bool>,
+}
+
+impl Visit<Bundle> for Strict<'_> {
+    type Error = ImportError;
+
+    fn enter(&mut self, node: &Node, parsed: &Parsed) -> Result<(), ImportError> {
+        let (bundle, image) = (self.bundle, self.g.recorded.clone());
+        let (c, m) = (node.descriptor, node.manifest);
+        if m.bytes.len() as u64 != c.size {
+            return Err(ImportError::Bundle(format!(
+                "{image}: {} is {} bytes, but its descriptor says {}",
+                c.digest.layout_path(),
+                m.bytes.len(),
+                c.size
+            )));
+        }
+        let (config, layers) = match parsed {
+            Parsed::Index { manifests } => {
+                let present = manifests
                     .iter()
-                    .any(|c| matches!(bundle.blob_size(&c.digest), Ok(Some(_))));
-            for c in &manifests {
-                match read_manifest(bundle, &image, c)? {
-                    Some(child) => {
-                        if !g.manifests.iter().any(|x| x.digest == child.digest) {
-                            walk(bundle, g, child, seen, depth + 1, left_out)?;
-                        }
-                    }
-                    None => {
-                        let what = c.platform().map(|p| p.to_string()).unwrap_or_else(|| {
-                            if c.attests().is_some() {
-                                "attestation".into()
-                            } else {
-                                "child".into()
-                            }
-                        });
-                        let deliberate = foreign_sparse
-                            || g.sparse
-                                .as_ref()
-                                .is_some_and(|kept| deliberately_absent(kept, c, &manifests));
-                        if !deliberate {
-                            return Err(missing(&image, &format!("{what} manifest"), &c.digest));
-                        }
-                        g.absent.insert(c.digest.clone(), what);
-                    }
-                }
+                    .any(|x| matches!(bundle.blob_size(&x.digest), Ok(Some(_))));
+                self.any_present.insert(m.digest.clone(), present);
+                return Ok(());
             }
-        }
-        Parsed::Manifest { config, layers } => {
-            for (i, c) in config.iter().chain(layers.iter()).enumerate() {
-                let is_config = i == 0 && config.is_some();
-                let absent = || Ok::<_, ImportError>(bundle.blob_size(&c.digest)?.is_none());
-                if !is_config && left_out.get(&c.digest) == Some(&c.size) && absent()? {
-                    g.omitted.insert(c.digest.clone(), c.size);
-                    continue;
+            Parsed::Manifest { config, layers } => (config, layers),
+        };
+        for (i, c) in config.iter().chain(layers.iter()).enumerate() {
+            let is_config = i == 0 && config.is_some();
+            let absent = || Ok::<_, ImportError>(bundle.blob_size(&c.digest)?.is_none());
+            if !is_config && self.left_out.get(&c.digest) == Some(&c.size) && absent()? {
+                self.g.omitted.insert(c.digest.clone(), c.size);
+                continue;
+            }
+            let size = match bundle.blob_size(&c.digest)? {
+                // A pipe: layers are still to come; their size and digest are checked as
+                // they stream to the registry.
+                None if bundle.is_deferred() && !is_config => Some(c.size),
+                None if bundle.is_deferred() => {
+                    return Err(ImportError::Bundle(format!("{image}: config {} did not come before the layers; this stream is not in ferry's member order: save it to a file and import that", c.digest)));
                 }
-                let size = match bundle.blob_size(&c.digest)? {
-                    // A pipe: layers are still to come; their size and digest are checked as
-                    // they stream to the registry.
-                    None if bundle.is_deferred() && !is_config => Some(c.size),
-                    None if bundle.is_deferred() => {
-                        return Err(ImportError::Bundle(format!("{image}: config {} did not come before the layers; this stream is not in ferry's member order: save it to a file and import that", c.digest)));
-                    }
-                    s => s,
-                };
-                let size = size.ok_or_else(|| {
-                    missing(
-                        &image,
-                        if i == 0 && config.is_some() {
-                            "config"
-                        } else {
-                            "layer"
-                        },
-                        &c.digest,
-                    )
+                s => s,
+            };
+            let what = if is_config { "config" } else { "layer" };
+            let size = size.ok_or_else(|| missing(&image, what, &c.digest))?;
+            if size != c.size {
+                return Err(ImportError::Bundle(format!(
+                    "{image}: {} is {size} bytes, but the manifest {} says {}",
+                    c.digest.layout_path(),
+                    m.digest,
+                    c.size
+                )));
+            }
+            self.g.blobs.insert(c.digest.clone(), c.size);
+        }
+        if let Some(c) = config {
+            if c.size <= MAX_CONFIG_READ && c.descriptor.media_type.contains("json") {
+                let bytes = bundle
+                    .read_blob_verified(&c.digest, MAX_CONFIG_READ)?
+                    .unwrap_or_default();
+                serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| {
+                    ImportError::Bundle(format!(
+                        "{image}: config {} is not valid JSON: {e}",
+                        c.digest
+                    ))
                 })?;
-                if size != c.size {
-                    return Err(ImportError::Bundle(format!(
-                        "{image}: {} is {size} bytes, but the manifest {} says {}",
-                        c.digest.layout_path(),
-                        m.digest,
-                        c.size
-                    )));
-                }
-                g.blobs.insert(c.digest.clone(), c.size);
-            }
-            if let Some(c) = &config {
-                if c.size <= MAX_CONFIG_READ && c.descriptor.media_type.contains("json") {
-                    let bytes = bundle
-                        .read_blob_verified(&c.digest, MAX_CONFIG_READ)?
-                        .unwrap_or_default();
-                    serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| {
-                        ImportError::Bundle(format!(
-                            "{image}: config {} is not valid JSON: {e}",
-                            c.digest
-                        ))
-                    })?;
-                }
             }
         }
+        Ok(())
     }
-    g.manifests.push(m);
-    Ok(())
+
+    /// Children before parents: the order manifests are pushed in.
+    fn leave(&mut self, node: &Node) -> Result<(), ImportError> {
+        self.g.manifests.push(node.manifest.clone());
+        Ok(())
+    }
+
+    fn absent(
+        &mut self,
+        index: &Node,
+        c: &Checked,
+        siblings: &[Checked],
+    ) -> Result<(), ImportError> {
+        let what = c.platform().map(|p| p.to_string()).unwrap_or_else(|| {
+            if c.attests().is_some() {
+                "attestation".into()
+            } else {
+                "child".into()
+            }
+        });
+        // Without `io.ferry.platforms`, an index whose children are partly present was left
+        // sparse by the tool that wrote it (`ctr images export`, `docker save` of one
+        // platform): the absent ones are treated as left out, and `--sparse` applies.
+        let deliberate = match &self.g.sparse {
+            Some(kept) => deliberately_absent(kept, c, siblings),
+            None => self.any_present.get(&index.manifest.digest) == Some(&true),
+        };
+        if !deliberate {
+            return Err(missing(
+                &self.g.recorded,
+                &format!("{what} manifest"),
+                &c.digest,
+            ));
+        }
+        self.g.absent.insert(c.digest.clone(), what);
+        Ok(())
+    }
+
+    fn failed(
+        &mut self,
+        _parent: Option<&Node>,
+        c: &Checked,
+        why: Failure<LayoutError>,
+    ) -> Result<(), ImportError> {
+        let image = &self.g.recorded;
+        Err(match why {
+            Failure::Source(e) => e.into(),
+            Failure::Parse(e) => ImportError::Bundle(format!("{image}: {e}")),
+            Failure::TooDeep => ImportError::Bundle(format!(
+                "{image}: manifest {} is nested more than {MAX_DEPTH} indexes deep, deeper than ferry exports or reads",
+                c.digest
+            )),
+        })
+    }
 }
