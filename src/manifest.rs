@@ -73,6 +73,25 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// The descriptor of a manifest already in hand (a root resolved by tag): what a walk
+    /// that starts at it was "reached by".
+    pub fn of(m: &RawManifest) -> Checked {
+        let size = m.bytes.len() as u64;
+        Checked {
+            descriptor: Descriptor {
+                media_type: m.media_type.clone(),
+                digest: m.digest.to_string(),
+                size: i64::try_from(size).unwrap_or(i64::MAX),
+                urls: Vec::new(),
+                platform: None,
+                annotations: BTreeMap::new(),
+                artifact_type: None,
+            },
+            digest: m.digest.clone(),
+            size,
+        }
+    }
+
     pub fn platform(&self) -> Option<Platform> {
         self.descriptor
             .platform

@@ -10,10 +10,11 @@ use crate::images::read_list;
 use crate::import::read_plan;
 use crate::layout::reader::Bundle;
 use crate::layout::MAX_DEPTH;
-use crate::manifest::{Parsed, RawManifest};
+use crate::manifest::{Checked, Parsed, RawManifest};
 use crate::mapping::Mapper;
 use crate::reference::Reference;
-use crate::registry::{Client, RegistryError};
+use crate::registry::{Client, RegistryError, Repository};
+use crate::walk::{Failure, Node, Visit};
 
 fn target_of(relocated: &str) -> Result<Reference, InventoryError> {
     Reference::parse(relocated)
@@ -95,7 +96,7 @@ pub(super) fn from_list(
         let mut blobs = Vec::new();
         let present = match client.get_manifest(&t) {
             Ok(root) => {
-                walk_remote(client, &t, name, root, &mut blobs, 0)?;
+                walk_remote(client, &t, name, root, &mut blobs)?;
                 true
             }
             Err(RegistryError::NotFound { .. }) => false,
@@ -119,39 +120,69 @@ pub(super) fn from_list(
     Ok(images)
 }
 
-/// Index → manifests → config and layers. A child the registry does not have is skipped: a
-/// sparse index was imported with only some platforms.
+/// Index → manifests → config and layers, by the one graph walk. A child the registry does
+/// not have is skipped: a sparse index was imported with only some platforms.
 fn walk_remote(
     client: &Client,
     t: &Reference,
     image: &str,
-    m: RawManifest,
+    root: RawManifest,
     out: &mut Vec<(Digest, u64)>,
-    depth: usize,
 ) -> Result<(), InventoryError> {
-    if depth > MAX_DEPTH {
-        return Err(InventoryError::Input(format!(
-            "{image}: index {} in {} is nested more than {MAX_DEPTH} levels deep",
-            m.digest,
-            t.name()
-        )));
-    }
-    let parsed = m
-        .parse()
-        .map_err(|e| InventoryError::Input(format!("{image}: {e}")))?;
-    match parsed {
-        Parsed::Index { manifests } => {
-            for c in manifests {
-                match client.get_manifest(&t.with_digest(&c.digest)) {
-                    Ok(child) => walk_remote(client, t, image, child, out, depth + 1)?,
-                    Err(RegistryError::NotFound { .. }) => {}
-                    Err(e) => return Err(registry_err(image, e)),
-                }
-            }
+    let source = Repository {
+        client,
+        reference: t,
+    };
+    let descriptor = Checked::of(&root);
+    crate::walk::walk(
+        &source,
+        &descriptor,
+        root,
+        &mut Blobs {
+            image,
+            repo: t,
+            out,
+        },
+    )
+}
+
+/// Collects every config and layer the walk reaches.
+struct Blobs<'a> {
+    image: &'a str,
+    repo: &'a Reference,
+    out: &'a mut Vec<(Digest, u64)>,
+}
+
+impl Visit<Repository<'_>> for Blobs<'_> {
+    type Error = InventoryError;
+
+    fn enter(&mut self, _node: &Node, parsed: &Parsed) -> Result<(), InventoryError> {
+        if let Parsed::Manifest { config, layers } = parsed {
+            let blobs = config.iter().chain(layers);
+            self.out.extend(blobs.map(|c| (c.digest.clone(), c.size)));
         }
-        Parsed::Manifest { config, layers } => {
-            out.extend(config.into_iter().chain(layers).map(|c| (c.digest, c.size)));
-        }
+        Ok(())
     }
-    Ok(())
+
+    fn absent(&mut self, _: &Node, _: &Checked, _: &[Checked]) -> Result<(), InventoryError> {
+        Ok(())
+    }
+
+    fn failed(
+        &mut self,
+        _parent: Option<&Node>,
+        c: &Checked,
+        why: Failure<RegistryError>,
+    ) -> Result<(), InventoryError> {
+        Err(match why {
+            Failure::Source(e) => registry_err(self.image, e),
+            Failure::Parse(e) => InventoryError::Input(format!("{}: {e}", self.image)),
+            Failure::TooDeep => InventoryError::Input(format!(
+                "{}: index {} in {} is nested more than {MAX_DEPTH} levels deep",
+                self.image,
+                c.digest,
+                self.repo.name()
+            )),
+        })
+    }
 }
