@@ -26,6 +26,8 @@ pub struct Node<'a> {
     pub parent: Option<&'a Digest>,
     /// 0 for the root.
     pub depth: usize,
+    /// Its bytes parsed as an index (whatever its media type says).
+    pub is_index: bool,
 }
 
 /// Why a child was not walked.
@@ -90,6 +92,7 @@ impl Frame {
             descriptor: &self.descriptor,
             parent: self.parent.as_ref(),
             depth: self.depth,
+            is_index: true,
         }
     }
 }
@@ -167,6 +170,7 @@ fn reach<S: Source, V: Visit<S>>(
         descriptor: &descriptor,
         parent: parent.as_ref(),
         depth,
+        is_index: matches!(parsed, Parsed::Index { .. }),
     };
     v.enter(&node, &parsed)?;
     match parsed {

@@ -5,6 +5,7 @@ pub mod bounds;
 mod fetch;
 pub mod plan;
 mod rollback;
+mod select;
 pub mod since;
 mod single;
 mod write;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use super::ExportError;
 use crate::digest::Digest;
 use crate::layout::{IndexEntry, ANNOT_PLATFORMS, ANNOT_SUBJECT};
-use crate::manifest::{Checked, Parsed, RawManifest};
+use crate::manifest::{Checked, Parsed};
 use crate::platform::Platform;
 use crate::reference::Reference;
 use crate::registry::Client;
@@ -153,8 +153,8 @@ impl<'a> Planner<'a> {
             cause: e,
         })?;
         match parsed {
-            Parsed::Index { manifests } => {
-                self.walk_index(r, &image, manifests, &mut acc, 1)?;
+            Parsed::Index { .. } => {
+                super::select::walk(self, r, &image, &root, &mut acc)?;
             }
             Parsed::Manifest { config, layers } => {
                 if !self.wanted.is_empty() {
@@ -222,130 +222,7 @@ impl<'a> Planner<'a> {
         Ok(subjects)
     }
 
-    fn fetch_child(
-        &self,
-        r: &Reference,
-        image: &str,
-        c: &Checked,
-    ) -> Result<RawManifest, ExportError> {
-        let m = self
-            .client
-            .get_manifest(&r.with_digest(&c.digest))
-            .map_err(|e| self.registry_err(image, e))?;
-        if m.bytes.len() as u64 != c.size {
-            return Err(ExportError::SizeMismatch {
-                image: image.into(),
-                digest: c.digest.clone(),
-                expected: c.size,
-                actual: m.bytes.len() as u64,
-            });
-        }
-        Ok(RawManifest::new(
-            m.bytes,
-            m.digest,
-            &c.descriptor.media_type,
-        ))
-    }
-
-    fn walk_index(
-        &mut self,
-        r: &Reference,
-        image: &str,
-        children: Vec<Checked>,
-        acc: &mut PlatformAcc,
-        depth: usize,
-    ) -> Result<bool, ExportError> {
-        let mut kept = BTreeSet::new();
-        let (attestations, others): (Vec<_>, Vec<_>) =
-            children.into_iter().partition(|c| c.attests().is_some());
-        for c in others {
-            if c.is_index() {
-                too_deep(image, &c.digest, depth)?;
-                let child = self.fetch_child(r, image, &c)?;
-                let Parsed::Index { manifests } =
-                    child.parse().map_err(|e| ExportError::Manifest {
-                        image: image.into(),
-                        cause: e,
-                    })?
-                else {
-                    return Err(ExportError::Input(format!(
-                        "{image}: child {} is typed as an index but is not one",
-                        c.digest
-                    )));
-                };
-                if self.walk_index(r, image, manifests, acc, depth + 1)? {
-                    kept.insert(c.digest.to_string());
-                    self.plan
-                        .inline
-                        .insert(child.digest, (Role::Manifest, child.bytes));
-                } else {
-                    acc.dropped_any = true;
-                }
-                continue;
-            }
-            let platform = c.platform();
-            if let Some(p) = &platform {
-                acc.available.push(p.clone());
-            }
-            let keep = self.wanted.is_empty()
-                || platform.as_ref().is_some_and(|p| {
-                    let hits = self.wanted_hits(p);
-                    acc.matched.extend(hits.iter().copied());
-                    !hits.is_empty()
-                });
-            if !keep {
-                acc.dropped_any = true;
-                continue;
-            }
-            if let Some(p) = platform {
-                acc.kept.push(p);
-            }
-            self.keep_manifest(r, image, &c, depth)?;
-            acc.manifests.push(c.digest.clone());
-            kept.insert(c.digest.to_string());
-        }
-        for c in attestations {
-            let subject = c.attests().unwrap_or_default().to_string();
-            if self.wanted.is_empty() || kept.contains(&subject) {
-                self.keep_manifest(r, image, &c, depth)?;
-            } else {
-                acc.dropped_any = true;
-            }
-        }
-        Ok(!kept.is_empty())
-    }
-
-    fn keep_manifest(
-        &mut self,
-        r: &Reference,
-        image: &str,
-        c: &Checked,
-        depth: usize,
-    ) -> Result<(), ExportError> {
-        if self.plan.inline.contains_key(&c.digest) {
-            return Ok(());
-        }
-        too_deep(image, &c.digest, depth)?;
-        let child = self.fetch_child(r, image, c)?;
-        match child.parse().map_err(|e| ExportError::Manifest {
-            image: image.into(),
-            cause: e,
-        })? {
-            Parsed::Manifest { config, layers } => {
-                self.add_manifest_blobs(r, image, config, layers)
-            }
-            Parsed::Index { manifests } => {
-                let mut acc = PlatformAcc::default();
-                self.walk_index(r, image, manifests, &mut acc, depth + 1)?;
-            }
-        }
-        self.plan
-            .inline
-            .insert(child.digest, (Role::Manifest, child.bytes));
-        Ok(())
-    }
-
-    fn add_manifest_blobs(
+    pub(super) fn add_manifest_blobs(
         &mut self,
         r: &Reference,
         image: &str,
@@ -380,17 +257,4 @@ impl<'a> Planner<'a> {
             );
         }
     }
-}
-
-/// Refuses a manifest nested deeper than the one limit every reader of a bundle accepts
-/// (`layout::MAX_DEPTH`), before it is fetched: what export writes, verify and import take.
-fn too_deep(image: &str, digest: &Digest, depth: usize) -> Result<(), ExportError> {
-    if depth <= crate::layout::MAX_DEPTH {
-        return Ok(());
-    }
-    Err(ExportError::TooDeep {
-        image: image.to_string(),
-        digest: digest.clone(),
-        limit: crate::layout::MAX_DEPTH,
-    })
 }
