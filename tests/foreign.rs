@@ -254,11 +254,13 @@ fn a_ctr_style_sparse_export_verifies_with_a_warning_and_imports_with_strip() {
             "refused the sparse index",
             &b.index.digest,
             "linux/arm64/v8",
+            "not recorded as deliberate by the tool that wrote it",
             "MANIFEST_BLOB_UNKNOWN",
             "--sparse strip",
         ],
     );
     assert!(!stderr(&o).contains("export it again"));
+    assert!(!stderr(&o).contains("on purpose"), "{}", stderr(&o));
 
     let o = import(&["--sparse", "strip"]);
     assert_success(&o);

@@ -341,6 +341,7 @@ fn sparse_bundle_keep_fails_with_the_ways_out_and_strip_succeeds() {
             "sp/app:v1",
             "linux/amd64",
             "linux/arm/v7",
+            "were left out of the bundle on purpose",
             "MANIFEST_BLOB_UNKNOWN",
             "--sparse strip",
             "accept",

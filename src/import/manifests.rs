@@ -224,6 +224,7 @@ fn push_one(client: &Client, prepared: &[Prepared], put: &Put) -> Outcome {
                 target: p.target.name(),
                 digest: put.digest.to_string(),
                 missing: missing.join(", "),
+                deliberate: p.graph.sparse.is_some(),
                 answer: detail,
             })
         }

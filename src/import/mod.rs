@@ -85,8 +85,11 @@ pub struct SparseRefusal {
     pub image: String,
     pub target: String,
     pub digest: String,
-    /// The platforms left out of the bundle on purpose.
+    /// The platforms absent from the bundle.
     pub missing: String,
+    /// Whether the bundle recorded them as left out on purpose (`io.ferry.platforms`); a
+    /// foreign bundle (`ctr images export`) does not.
+    pub deliberate: bool,
     /// The registry's answer.
     pub answer: String,
 }
@@ -95,8 +98,13 @@ fn sparse_message(refused: &[SparseRefusal]) -> String {
     let each: Vec<String> = refused
         .iter()
         .map(|r| {
+            let why = if r.deliberate {
+                "were left out of the bundle on purpose"
+            } else {
+                "are absent from the bundle, not recorded as deliberate by the tool that wrote it"
+            };
             format!(
-                "{}: {} refused the sparse index {} (platforms {} were left out of the bundle on purpose): {}",
+                "{}: {} refused the sparse index {} (platforms {} {why}): {}",
                 r.image, r.target, r.digest, r.missing, r.answer
             )
         })
