@@ -313,10 +313,12 @@ impl Containerd {
 
     /// `ctr run --rm` of `image` with no command (so the image config's `Entrypoint`).
     pub fn run_cmd(&self, image: &str) -> Command {
-        // Unique in this process, not just in this daemon: the id names runc's cgroup `/<id>`.
+        // Unique in this process, not just in this daemon: the id names runc's cgroup `/<id>`,
+        // and differs from podman's cgroup parents (`ferry-podman-…`): the same name for both
+        // made runc's devices.deny write fail (EINVAL: the cgroup had children).
         static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let id = format!("{}-{n}", self.namespace);
+        let id = format!("{}-ctr-{n}", self.namespace);
         let d = self.dir.path();
         let mut c = self.ctr(&["run", "--rm", "--snapshotter", "native", "--cgroup", ""]);
         c.arg("--fifo-dir")
@@ -393,7 +395,7 @@ impl Podman {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Podman {
-            cgroup_parent: format!("ferry-readers-{}-{n}", std::process::id()),
+            cgroup_parent: format!("ferry-podman-{}-{n}", std::process::id()),
             dir,
         }
     }
