@@ -92,6 +92,16 @@ impl Checked {
         }
     }
 
+    /// What an index child is, for messages: `linux/amd64 manifest`, `attestation manifest`,
+    /// `child manifest`.
+    pub fn what(&self) -> String {
+        match (self.attests(), self.platform()) {
+            (Some(_), _) => "attestation manifest".to_string(),
+            (None, Some(p)) => format!("{p} manifest"),
+            (None, None) => "child manifest".to_string(),
+        }
+    }
+
     pub fn platform(&self) -> Option<Platform> {
         self.descriptor
             .platform

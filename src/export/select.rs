@@ -158,11 +158,7 @@ impl Visit<Repository<'_>> for Selection<'_, '_> {
     }
 
     fn absent(&mut self, index: &Node, c: &Checked, _: &[Checked]) -> Result<(), ExportError> {
-        let what = match (c.attests(), c.platform()) {
-            (Some(_), _) => "attestation manifest".to_string(),
-            (None, Some(p)) => format!("{p} manifest"),
-            (None, None) => "child manifest".to_string(),
-        };
+        let what = c.what();
         Err(ExportError::Input(format!(
             "{}: the registry does not have the {what} {} that index {} lists (not found in {})",
             self.image,

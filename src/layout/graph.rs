@@ -238,11 +238,7 @@ impl Visit<Bundle> for Lenient<'_> {
             });
             return Ok(());
         }
-        let what = match (child.attests(), child.platform()) {
-            (Some(_), _) => "attestation manifest".to_string(),
-            (None, Some(p)) => format!("{p} manifest"),
-            (None, None) => "child manifest".to_string(),
-        };
+        let what = child.what();
         self.g
             .problems
             .push(missing(&self.g.image, &what, &child.digest));
