@@ -112,12 +112,13 @@ pub fn walk<S: Source, V: Visit<S>>(
     while let Some(top) = stack.last_mut() {
         let Some(i) = (top.next..top.children.len()).find(|&i| top.selected.get(i) == Some(&true))
         else {
-            let done = stack.pop().expect("a frame is on the stack");
-            v.leave(&done.node())?;
+            if let Some(done) = stack.pop() {
+                v.leave(&done.node())?;
+            }
             continue;
         };
         top.next = i + 1;
-        let top = stack.last().expect("a frame is on the stack");
+        let top = &*top;
         let child = &top.children[i];
         if !seen.insert(child.digest.clone()) {
             continue;
@@ -190,5 +191,133 @@ fn reach<S: Source, V: Visit<S>>(
             v.leave(&node)?;
             Ok(None)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// Manifests by digest, in memory.
+    struct Memory(BTreeMap<Digest, RawManifest>);
+
+    impl Source for Memory {
+        type Error = String;
+        fn manifest(&self, c: &Checked) -> Result<Option<RawManifest>, String> {
+            Ok(self.0.get(&c.digest).cloned())
+        }
+    }
+
+    fn manifest(n: u8) -> RawManifest {
+        let bytes = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"x","digest":"sha256:{}","size":{n}}},"layers":[]}}"#,
+            "a".repeat(64)
+        )
+        .into_bytes();
+        RawManifest::new(bytes.clone(), Digest::sha256_of(&bytes), "")
+    }
+
+    fn index(children: &[&RawManifest]) -> RawManifest {
+        let list: Vec<String> = children
+            .iter()
+            .map(|c| {
+                format!(
+                    r#"{{"mediaType":"{}","digest":"{}","size":{}}}"#,
+                    c.media_type,
+                    c.digest,
+                    c.bytes.len()
+                )
+            })
+            .collect();
+        let bytes = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{}]}}"#,
+            list.join(",")
+        )
+        .into_bytes();
+        RawManifest::new(bytes.clone(), Digest::sha256_of(&bytes), "")
+    }
+
+    /// Records the order of `leave` and every failure.
+    #[derive(Default)]
+    struct Trace {
+        left: Vec<Digest>,
+        absent: Vec<Digest>,
+        too_deep: Vec<(usize, Digest)>,
+    }
+
+    impl Visit<Memory> for Trace {
+        type Error = String;
+        fn enter(&mut self, _: &Node, _: &Parsed) -> Result<(), String> {
+            Ok(())
+        }
+        fn leave(&mut self, node: &Node) -> Result<(), String> {
+            self.left.push(node.manifest.digest.clone());
+            Ok(())
+        }
+        fn absent(&mut self, _: &Node, c: &Checked, _: &[Checked]) -> Result<(), String> {
+            self.absent.push(c.digest.clone());
+            Ok(())
+        }
+        fn failed(
+            &mut self,
+            p: Option<&Node>,
+            c: &Checked,
+            why: Failure<String>,
+        ) -> Result<(), String> {
+            match why {
+                Failure::TooDeep => self
+                    .too_deep
+                    .push((p.map_or(0, |p| p.depth), c.digest.clone())),
+                _ => return Err(format!("unexpected failure at {}", c.digest)),
+            }
+            Ok(())
+        }
+    }
+
+    fn run(all: &[&RawManifest], root: &RawManifest) -> Trace {
+        let source = Memory(
+            all.iter()
+                .map(|m| (m.digest.clone(), (*m).clone()))
+                .collect(),
+        );
+        let mut t = Trace::default();
+        walk(&source, &Checked::of(root), root.clone(), &mut t).unwrap();
+        t
+    }
+
+    #[test]
+    fn children_leave_before_parents_and_shared_ones_once() {
+        let (a, b) = (manifest(1), manifest(2));
+        let left = index(&[&a, &b]);
+        let right = index(&[&b]);
+        let root = index(&[&left, &right]);
+        let t = run(&[&a, &b, &left, &right, &root], &root);
+        assert_eq!(
+            t.left,
+            vec![a.digest, b.digest, left.digest, right.digest, root.digest]
+        );
+        assert!(t.absent.is_empty());
+    }
+
+    #[test]
+    fn absent_children_are_reported_and_depth_is_bounded_without_recursion() {
+        let (a, gone) = (manifest(1), manifest(2));
+        let root = index(&[&a, &gone]);
+        let t = run(&[&a, &root], &root);
+        assert_eq!(t.absent, vec![gone.digest]);
+
+        // A chain far deeper than the limit: refused at the first child past it.
+        let mut chain = vec![manifest(3)];
+        for _ in 0..10_000 {
+            let next = index(&[chain.last().unwrap()]);
+            chain.push(next);
+        }
+        let top = chain.last().unwrap().clone();
+        let refs: Vec<&RawManifest> = chain.iter().collect();
+        let t = run(&refs, &top);
+        assert_eq!(t.too_deep.len(), 1);
+        assert_eq!(t.too_deep[0].0, MAX_DEPTH);
+        assert_eq!(t.left.len(), MAX_DEPTH + 1);
     }
 }
