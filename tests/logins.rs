@@ -1,142 +1,14 @@
 //! Logins beyond user/password (DESIGN §1): docker-config `identitytoken` entries and credential
 //! helpers answering `<token>` are OAuth2 refresh tokens (POST grant, GET only on 404/405), and
 //! credentials never travel over plain http to the token service of an https registry.
-//! Every ferry run here is checked for secrets in its output.
+//! Every ferry run here is checked for secrets in its output (`support::ferry_checked`).
 
 mod common;
+#[path = "logins/support.rs"]
+mod support;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::Output;
-
-use base64::Engine;
 use common::*;
-
-const USER: &str = "carol";
-const PASS: &str = "SECRET-PASSWORD-123";
-const REFRESH: &str = "REFRESH-TOKEN-456";
-
-fn b64(s: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(s)
-}
-
-/// A token registry whose issuer also accepts `REFRESH`.
-fn token_registry(config: TokenConfig, tls: bool) -> Registry {
-    let b = Registry::builder().token(config.with_refresh_token(REFRESH));
-    if tls {
-        b.tls().start()
-    } else {
-        b.start()
-    }
-}
-
-fn refresh_config() -> TokenConfig {
-    TokenConfig::new(USER, PASS, Anonymous::Deny)
-}
-
-/// A `DOCKER_CONFIG` directory whose `config.json` is `json`.
-fn docker_config(json: &str) -> tempfile::TempDir {
-    let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("config.json"), json).unwrap();
-    d
-}
-
-fn identity_token_config(host: &str) -> tempfile::TempDir {
-    docker_config(&format!(
-        r#"{{"auths":{{"{host}":{{"identitytoken":"{REFRESH}"}}}}}}"#
-    ))
-}
-
-/// Runs ferry with `DOCKER_CONFIG` (and `bin` first in `PATH`), tracing on, and checks that no
-/// password, refresh token or issued token reaches its stdout or stderr, whatever the outcome.
-fn run(
-    args: &[&str],
-    config: Option<&Path>,
-    bin: Option<&Path>,
-    stdin: Option<&str>,
-    issuer: &TokenIssuer,
-) -> Output {
-    let mut c = ferry_cmd(args);
-    c.env("RUST_LOG", "trace");
-    if let Some(d) = config {
-        c.env("DOCKER_CONFIG", d);
-    }
-    if let Some(b) = bin {
-        let sys = std::env::var("PATH").unwrap_or_default();
-        c.env("PATH", format!("{}:{sys}", b.display()));
-    }
-    let o = ferry_run(c, stdin);
-    let mut secrets = vec![
-        ("the password", PASS.to_string()),
-        ("the refresh token", REFRESH.to_string()),
-        ("Basic user:password", b64(&format!("{USER}:{PASS}"))),
-    ];
-    for t in issuer.issued_tokens() {
-        secrets.push(("an issued token", t));
-    }
-    for (what, s) in &secrets {
-        for (name, stream) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
-            assert!(
-                !String::from_utf8_lossy(stream).contains(s.as_str()),
-                "{what} appears in ferry's {name} (args {args:?})"
-            );
-        }
-    }
-    o
-}
-
-/// `repository:NAME:a,b` → (NAME, {a, b}).
-fn scope_actions(scope: &str) -> (String, BTreeSet<String>) {
-    let rest = scope.strip_prefix("repository:").expect("repository scope");
-    let (name, actions) = rest.rsplit_once(':').expect("scope actions");
-    (
-        name.to_string(),
-        actions.split(',').map(str::to_string).collect(),
-    )
-}
-
-fn set(actions: &[&str]) -> BTreeSet<String> {
-    actions.iter().map(|a| a.to_string()).collect()
-}
-
-/// Every request is a refresh-token POST that was granted: the spec's fields, one `scope`
-/// field, no Authorization header; no GET at all.
-fn assert_refresh_posts(issuer: &TokenIssuer) -> Vec<TokenRequest> {
-    let reqs = issuer.requests();
-    assert!(!reqs.is_empty(), "no token was requested");
-    for r in &reqs {
-        assert_eq!(r.method, "POST", "{r:?}");
-        assert_eq!(r.target, "/token", "{r:?}");
-        assert_eq!(r.status, 200, "{r:?}");
-        assert_eq!(r.credentials, Credentials::Refresh, "{r:?}");
-        assert_eq!(r.field("grant_type"), ["refresh_token"], "{r:?}");
-        assert_eq!(r.field("refresh_token"), ["<redacted>"], "{r:?}");
-        assert_eq!(
-            r.field("service"),
-            [issuer.config.service.as_str()],
-            "{r:?}"
-        );
-        assert_eq!(r.field("client_id"), ["ferry"], "{r:?}");
-        // The spec: "should only be specified once but may contain multiple scopes".
-        assert_eq!(r.field("scope").len(), 1, "{r:?}");
-        assert_eq!(r.authorization, None, "{r:?}");
-        assert!(!r.saw(PASS), "the password reached the token service");
-    }
-    reqs
-}
-
-/// `(repository, tag)` of each target in a `--mapping-out` file.
-fn targets(mapping: &Path, host: &str) -> Vec<(String, String)> {
-    let m: BTreeMap<String, String> =
-        serde_json::from_slice(&std::fs::read(mapping).unwrap()).unwrap();
-    m.values()
-        .map(|t| {
-            let rest = t.strip_prefix(&format!("{host}/")).unwrap();
-            let (repo, tag) = rest.rsplit_once(':').unwrap();
-            (repo.to_string(), tag.to_string())
-        })
-        .collect()
-}
+use support::*;
 
 #[test]
 fn identity_token_in_docker_config_exports_and_imports() {
@@ -151,7 +23,7 @@ fn identity_token_in_docker_config_exports_and_imports() {
     // Export: refresh-token POSTs for exactly the pull scope.
     let out = dir.path().join("a.tar");
     let image = format!("{}/team/app:v1", reg.host);
-    let o = run(
+    let o = ferry_checked(
         &["export", &image, "-o", out.to_str().unwrap()],
         Some(cfg.path()),
         None,
@@ -184,7 +56,7 @@ fn identity_token_in_docker_config_exports_and_imports() {
     issuer.clear();
     let mapping = dir.path().join("mapping.json");
     let prefix = format!("{}/team", reg.host);
-    let o = run(
+    let o = ferry_checked(
         &[
             "import",
             bundle.to_str().unwrap(),
@@ -234,15 +106,6 @@ fn identity_token_in_docker_config_exports_and_imports() {
     }
 }
 
-/// A `docker-credential-NAME` script answering `<token>` and the refresh token for `host`.
-fn token_helper(bin: &Path, name: &str, host: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    let script = format!("#!/bin/sh\nread server\nif [ \"$server\" = \"{host}\" ]; then echo '{{\"ServerURL\":\"{host}\",\"Username\":\"<token>\",\"Secret\":\"{REFRESH}\"}}'; else echo 'credentials not found in native keychain'; exit 1; fi\n");
-    let p = bin.join(format!("docker-credential-{name}"));
-    std::fs::write(&p, script).unwrap();
-    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-}
-
 #[test]
 fn credential_helper_token_user_is_a_refresh_token() {
     let reg = token_registry(refresh_config(), false);
@@ -259,7 +122,7 @@ fn credential_helper_token_user_is_a_refresh_token() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("a.tar");
     let image = format!("{}/team/app:v1", reg.host);
-    let o = run(
+    let o = ferry_checked(
         &["export", &image, "-o", out.to_str().unwrap()],
         Some(cfg.path()),
         Some(bin.path()),
@@ -275,7 +138,7 @@ fn credential_helper_token_user_is_a_refresh_token() {
     issuer.clear();
     let mapping = dir.path().join("mapping.json");
     let prefix = format!("{}/copy", reg.host);
-    let o = run(
+    let o = ferry_checked(
         &[
             "import",
             out.to_str().unwrap(),
@@ -320,7 +183,7 @@ fn token_servers_without_oauth2_get_the_get_flow() {
         let out = dir.path().join("a.tar");
         let image = format!("{}/team/app:v1", reg.host);
         let args = ["export", &image, "-o", out.to_str().unwrap()];
-        let o = run(&args, Some(cfg.path()), None, None, issuer);
+        let o = ferry_checked(&args, Some(cfg.path()), None, None, issuer);
         assert_success(&o);
         let reqs = issuer.requests();
         let post = reqs.iter().find(|r| r.method == "POST").expect("a POST");
@@ -348,7 +211,7 @@ fn token_servers_without_oauth2_get_the_get_flow() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("a.tar");
     let args = ["export", &image, "-o", out.to_str().unwrap()];
-    let o = run(&args, Some(cfg.path()), None, None, issuer);
+    let o = ferry_checked(&args, Some(cfg.path()), None, None, issuer);
     assert_failure(&o, &[&reg.host, "identity token", "HTTP 401"]);
     assert!(
         issuer.requests().iter().all(|r| r.method == "POST"),
@@ -377,7 +240,7 @@ fn passwords_keep_the_get_flow() {
     let out = dir.path().join("a.tar");
     let image = format!("{}/team/app:v1", reg.host);
     let args = ["export", &image, "-o", out.to_str().unwrap()];
-    assert_success(&run(&args, Some(cfg.path()), None, None, issuer));
+    assert_success(&ferry_checked(&args, Some(cfg.path()), None, None, issuer));
     let reqs = issuer.requests();
     assert!(!reqs.is_empty());
     for r in &reqs {
@@ -427,14 +290,14 @@ fn https_registry_never_sends_credentials_to_an_http_realm() {
     // --username/--password-stdin: refused before anything is sent.
     let mut args = base.to_vec();
     args.extend(["--username", USER, "--password-stdin"]);
-    let o = run(&args, None, None, Some(&format!("{PASS}\n")), issuer);
+    let o = ferry_checked(&args, None, None, Some(&format!("{PASS}\n")), issuer);
     assert_failure(&o, &[&refused]);
     nothing_secret_reached(issuer);
     assert!(!out.exists());
 
     // An identity token: the same.
     let cfg = identity_token_config(&reg.host);
-    let o = run(&base, Some(cfg.path()), None, None, issuer);
+    let o = ferry_checked(&base, Some(cfg.path()), None, None, issuer);
     assert_failure(&o, &[&refused]);
     nothing_secret_reached(issuer);
 
@@ -461,14 +324,14 @@ fn https_registry_never_sends_credentials_to_an_http_realm() {
         USER,
         "--password-stdin",
     ];
-    let o = run(&args, None, None, Some(&format!("{PASS}\n")), issuer);
+    let o = ferry_checked(&args, None, None, Some(&format!("{PASS}\n")), issuer);
     assert_failure(&o, &[&refused]);
     nothing_secret_reached(issuer);
 
     // Without credentials nothing secret is sent: an anonymous token from the http realm is
     // fine (this issuer grants anonymous pull).
     issuer.clear();
-    let o = run(&base, None, None, None, issuer);
+    let o = ferry_checked(&base, None, None, None, issuer);
     assert_success(&o);
     let reqs = issuer.requests();
     assert!(!reqs.is_empty());
