@@ -40,7 +40,9 @@ pub struct RegistryArgs {
     /// Do not verify TLS certificates (dangerous; says so on stderr).
     #[arg(long = "insecure-skip-tls-verify")]
     pub insecure_skip_tls_verify: bool,
-    /// Username for the one registry involved; the password is read from stdin.
+    /// Username for the one registry involved; the password is read from stdin. It goes to
+    /// that registry or to the token service its challenge names (another host too, as docker
+    /// does), only over https unless that host is itself plain http (--plain-http, loopback).
     #[arg(long, requires = "password_stdin")]
     pub username: Option<String>,
     /// Read the password (or token) from standard input.

@@ -28,6 +28,19 @@ impl std::fmt::Debug for Credential {
     }
 }
 
+/// The user name under which docker's credential helpers return an identity token.
+pub const TOKEN_USERNAME: &str = "<token>";
+
+impl Credential {
+    /// The OAuth2 refresh token this credential is, if it is one: a docker-config
+    /// `identitytoken`, or a helper's `<token>` user (DESIGN §1). Such a secret goes to the
+    /// token service in a POST grant, never as a password to the registry.
+    pub fn refresh_token(&self) -> Option<&str> {
+        (self.username == TOKEN_USERNAME && !self.password.is_empty())
+            .then_some(self.password.as_str())
+    }
+}
+
 /// Credentials given on the command line, bound to one registry.
 #[derive(Clone, Debug)]
 pub struct CliCredential {
@@ -54,6 +67,9 @@ struct AuthEntry {
     username: Option<String>,
     #[serde(default)]
     password: Option<String>,
+    /// What `docker login` writes for OAuth2 token services (ACR and others).
+    #[serde(default)]
+    identitytoken: Option<String>,
 }
 
 /// Normalises an auth-file key (`https://index.docker.io/v1/` → `docker.io`).
@@ -89,6 +105,14 @@ fn read_file(path: &Path) -> Result<Option<AuthFile>, RegistryError> {
 }
 
 fn decode_entry(e: &AuthEntry, source: &str) -> Result<Option<Credential>, RegistryError> {
+    // docker prefers the identity token: the `auth` beside it holds a placeholder user.
+    if let Some(t) = e.identitytoken.as_deref().filter(|t| !t.is_empty()) {
+        return Ok(Some(Credential {
+            username: TOKEN_USERNAME.to_string(),
+            password: t.to_string(),
+            source: source.to_string(),
+        }));
+    }
     if let (Some(u), Some(p)) = (&e.username, &e.password) {
         if !u.is_empty() {
             return Ok(Some(Credential {
@@ -193,6 +217,9 @@ fn from_helper(helper: &str, registry: &str) -> Result<Option<Credential>, Regis
             "credential helper {program} answered something that is not its JSON format"
         ))
     })?;
+    if a.username == TOKEN_USERNAME && a.secret.is_empty() {
+        return Ok(None);
+    }
     Ok(Some(Credential {
         username: a.username,
         password: a.secret,
@@ -309,5 +336,19 @@ mod tests {
             .unwrap()
             .is_none());
         assert!(!format!("{c:?}").contains("p1"));
+        assert_eq!(c.refresh_token(), None);
+    }
+
+    #[test]
+    fn identity_tokens_are_refresh_tokens() {
+        let f: AuthFile = serde_json::from_str(
+            r#"{"auths":{"x.io":{"auth":"MDAwMDo=","identitytoken":"rt-1"},"y.io":{"auth":"dTE6cDE=","identitytoken":""}}}"#,
+        )
+        .unwrap();
+        let c = lookup_auths(&f, "x.io", "a/b", "t").unwrap().unwrap();
+        assert_eq!(c.refresh_token(), Some("rt-1"));
+        assert!(!format!("{c:?}").contains("rt-1"));
+        let c = lookup_auths(&f, "y.io", "a/b", "t").unwrap().unwrap();
+        assert_eq!((c.username.as_str(), c.refresh_token()), ("u1", None));
     }
 }

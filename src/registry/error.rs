@@ -17,6 +17,14 @@ pub enum RegistryError {
         repo: String,
         detail: String,
     },
+    /// DESIGN §1: credentials travel only over TLS, or plain http to a host that is itself
+    /// plain http; `hint` says how to allow it where the rules would.
+    #[error("refusing to send credentials for {registry} over plain http to {realm}; the token service must use https{hint}")]
+    PlainHttpCredentials {
+        registry: String,
+        realm: String,
+        hint: String,
+    },
     #[error("{what} not found on {host}: {detail}")]
     NotFound {
         host: String,

@@ -1,5 +1,10 @@
 //! Answering a `401`: the challenge's scheme decides between Basic credentials and a bearer
 //! token requested for exactly the challenge's scopes (DESIGN §1), cached by scope set.
+//! A refresh token (identity token) goes to the realm in an OAuth2 POST (`token/oauth.rs`);
+//! a password in docker's GET. Either only over TLS, unless the realm's host is itself plain
+//! http by the transport rules.
+
+mod oauth;
 
 use std::io::Read;
 
@@ -10,6 +15,22 @@ use super::{
     describe_body, lock, percent_encode, transport, unreachable, Client, Credential, Payload,
     RegistryError, Target,
 };
+
+/// A token and its lifetime in seconds, if the service said.
+type Token = (String, Option<u64>);
+
+fn basic(user: &str, secret: &str) -> String {
+    let v = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
+    format!("Basic {v}")
+}
+
+/// What a token service may send back in the text of an error, minus the secret we sent it.
+fn scrub(text: String, cred: Option<&Credential>) -> String {
+    match cred.map(|c| c.password.as_str()).filter(|p| !p.is_empty()) {
+        Some(secret) => text.replace(secret, "<redacted>"),
+        None => text,
+    }
+}
 
 impl Client {
     /// Turns a challenge into an Authorization header value.
@@ -35,9 +56,15 @@ impl Client {
             }),
             Some(Challenge::Basic) => {
                 let c = cred.ok_or_else(no_creds)?;
-                let v = base64::engine::general_purpose::STANDARD
-                    .encode(format!("{}:{}", c.username, c.password));
-                let h = format!("Basic {v}");
+                if c.refresh_token().is_some() {
+                    // docker sends nothing here either: the token is for a token service.
+                    return Err(RegistryError::Auth {
+                        host: t.registry.into(),
+                        repo: String::new(),
+                        detail: format!("the registry asks for a username and password (Basic), and {} holds an identity token, which only a token service takes; log in with a username and password", c.source),
+                    });
+                }
+                let h = basic(&c.username, &c.password);
                 if used == Some(h.as_str()) {
                     return Err(RegistryError::Auth {
                         host: t.registry.into(),
@@ -70,12 +97,64 @@ impl Client {
         }
     }
 
+    /// A refresh token: the OAuth2 POST, GET only when the service has no POST (404/405).
+    /// A password (or nothing): docker's GET, not the password grant.
     fn fetch_token(
         &self,
         t: &Target,
         key: &TokenKey,
         cred: Option<&Credential>,
-    ) -> Result<(String, Option<u64>), RegistryError> {
+    ) -> Result<Token, RegistryError> {
+        if cred.is_some() {
+            self.check_realm_transport(t, &key.realm)?;
+        }
+        if let Some((c, refresh)) = cred.and_then(|c| c.refresh_token().map(|r| (c, r))) {
+            if let Some(tok) = self.fetch_token_oauth(t, key, c, refresh)? {
+                return Ok(tok);
+            }
+        }
+        self.fetch_token_get(t, key, cred)
+    }
+
+    /// DESIGN §1: credentials go over plain http only to a host that is itself plain http by
+    /// the transport rules: one named by `--plain-http`, or a loopback realm of a registry
+    /// that is itself spoken to over plain http. An https registry's `http://` realm is
+    /// refused (anonymous requests, which carry nothing secret, are not checked).
+    fn check_realm_transport(&self, t: &Target, realm: &str) -> Result<(), RegistryError> {
+        let scheme = realm.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+        if scheme.as_deref() == Some("https") {
+            return Ok(());
+        }
+        let realm_host = transport::url_host(realm);
+        let named = self
+            .opts
+            .transport
+            .plain_http
+            .iter()
+            .any(|h| h == realm_host);
+        let plain_registry = self.scheme(t.host) == "http";
+        if named || (plain_registry && transport::is_loopback(realm_host)) {
+            return Ok(());
+        }
+        Err(RegistryError::PlainHttpCredentials {
+            registry: t.registry.into(),
+            realm: realm.split('?').next().unwrap_or(realm).into(),
+            hint: if plain_registry {
+                format!(" (or, on a network you trust, name {realm_host} with --plain-http)")
+            } else {
+                String::new()
+            },
+        })
+    }
+
+    /// docker's GET: `service` and one `scope` parameter per scope, the credentials as Basic
+    /// (a refresh token as the password of an empty user, as containerd does).
+    fn fetch_token_get(
+        &self,
+        t: &Target,
+        key: &TokenKey,
+        cred: Option<&Credential>,
+    ) -> Result<Token, RegistryError> {
         let mut url = key.realm.clone();
         let mut sep = if url.contains('?') { '&' } else { '?' };
         let mut add = |k: &str, v: &str| {
@@ -93,35 +172,25 @@ impl Client {
         }
         let mut headers = Vec::new();
         if let Some(c) = cred {
-            let v = base64::engine::general_purpose::STANDARD
-                .encode(format!("{}:{}", c.username, c.password));
-            headers.push(("Authorization", format!("Basic {v}")));
+            let h = match c.refresh_token() {
+                Some(r) => basic("", r),
+                None => basic(&c.username, &c.password),
+            };
+            headers.push(("Authorization", h));
         }
-        let realm_host = transport::url_host(&key.realm).to_string();
-        let mut resp = self
-            .raw("GET", &url, &headers, &mut Payload::Empty)
-            .map_err(|e| unreachable(&realm_host, &key.realm, &e))?;
-        let status = resp.status().as_u16();
+        let (status, body) =
+            self.token_exchange("GET", &url, &headers, &mut Payload::Empty, key)?;
         if status == 401 || status == 403 {
             return Err(RegistryError::Auth {
                 host: t.registry.into(),
                 repo: format!(" for repository {}", t.repository),
                 detail: match cred {
+                    Some(c) if c.refresh_token().is_some() => format!("the token service {} refused the identity token from {} (HTTP {status}); log in again (docker login)", key.realm, c.source),
                     Some(c) => format!("the token service {} refused the credentials from {} (HTTP {status}); check the username and password", key.realm, c.source),
                     None => format!("the token service {} requires credentials (HTTP {status}); log in (docker login, or --username with --password-stdin)", key.realm),
                 },
             });
         }
-        let mut body = Vec::new();
-        resp.body_mut()
-            .as_reader()
-            .take(1 << 20)
-            .read_to_end(&mut body)
-            .map_err(|e| RegistryError::Io {
-                host: realm_host.clone(),
-                what: "token".into(),
-                source: e,
-            })?;
         if status != 200 {
             return Err(RegistryError::Auth {
                 host: t.registry.into(),
@@ -129,33 +198,105 @@ impl Client {
                 detail: format!(
                     "token service {} answered HTTP {status}: {}",
                     key.realm,
-                    describe_body(&body)
+                    scrub(describe_body(&body), cred)
                 ),
             });
         }
-        #[derive(serde::Deserialize)]
-        struct Tok {
-            token: Option<String>,
-            access_token: Option<String>,
-            expires_in: Option<u64>,
-        }
-        let tok: Tok = serde_json::from_slice(&body).map_err(|_| RegistryError::Auth {
+        parse_token(t, key, &body)
+    }
+
+    /// One request to the token service; its status and at most 1 MiB of its body.
+    fn token_exchange(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, String)],
+        payload: &mut Payload,
+        key: &TokenKey,
+    ) -> Result<(u16, Vec<u8>), RegistryError> {
+        let realm_host = transport::url_host(&key.realm).to_string();
+        let mut resp = self
+            .raw(method, url, headers, payload)
+            .map_err(|e| unreachable(&realm_host, &key.realm, &e))?;
+        let status = resp.status().as_u16();
+        let mut body = Vec::new();
+        resp.body_mut()
+            .as_reader()
+            .take(1 << 20)
+            .read_to_end(&mut body)
+            .map_err(|e| RegistryError::Io {
+                host: realm_host,
+                what: "token".into(),
+                source: e,
+            })?;
+        Ok((status, body))
+    }
+}
+
+/// The token of a 200 answer: `access_token` (OAuth2, and equivalent in GET answers, where
+/// distribution's client prefers it) else `token`.
+fn parse_token(t: &Target, key: &TokenKey, body: &[u8]) -> Result<Token, RegistryError> {
+    #[derive(serde::Deserialize)]
+    struct Tok {
+        token: Option<String>,
+        access_token: Option<String>,
+        expires_in: Option<u64>,
+    }
+    let tok: Tok = serde_json::from_slice(body).map_err(|_| RegistryError::Auth {
+        host: t.registry.into(),
+        repo: String::new(),
+        detail: format!(
+            "token service {} answered something that is not a token",
+            key.realm
+        ),
+    })?;
+    let token = tok
+        .access_token
+        .filter(|s| !s.is_empty())
+        .or(tok.token)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| RegistryError::Auth {
             host: t.registry.into(),
             repo: String::new(),
-            detail: format!(
-                "token service {} answered something that is not a token",
-                key.realm
-            ),
+            detail: format!("token service {} answered without a token", key.realm),
         })?;
-        let token = tok
-            .token
-            .or(tok.access_token)
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| RegistryError::Auth {
-                host: t.registry.into(),
-                repo: String::new(),
-                detail: format!("token service {} answered without a token", key.realm),
-            })?;
-        Ok((token, tok.expires_in))
+    Ok((token, tok.expires_in))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{ClientOptions, TransportOptions};
+
+    #[test]
+    fn credentials_go_over_plain_http_only_to_plain_http_hosts() {
+        let opts = ClientOptions {
+            transport: TransportOptions {
+                plain_http: vec!["auth.lan:8080".into()],
+                ..TransportOptions::default()
+            },
+            ..ClientOptions::default()
+        };
+        let c = Client::new(opts).unwrap();
+        let t = |host| Target {
+            registry: host,
+            host,
+            repository: "a/b",
+            push: false,
+        };
+        let (https_reg, http_reg) = (t("reg.example"), t("127.0.0.1:5000"));
+        lock(&c.schemes).insert("127.0.0.1:5000".into(), "http");
+        let ok = |t: &Target, realm| c.check_realm_transport(t, realm).is_ok();
+        assert!(ok(&https_reg, "https://auth.elsewhere/token"));
+        assert!(ok(&https_reg, "HTTPS://auth.elsewhere/token"));
+        assert!(!ok(&https_reg, "http://127.0.0.1:9/token"));
+        assert!(ok(&https_reg, "http://auth.lan:8080/token"));
+        assert!(ok(&http_reg, "http://127.0.0.1:9/token"));
+        let e = c
+            .check_realm_transport(&http_reg, "http://auth.example/token?x=1")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("to http://auth.example/token;"), "{e}");
+        assert!(e.contains("--plain-http"), "{e}");
     }
 }

@@ -1,21 +1,25 @@
 //! A small bearer-token issuer (the registry "realm"), answering
 //! `GET /token?service=..&scope=..` with an ES256 JWT that distribution 2.8.2 accepts:
 //! header `x5c` = [leaf cert DER] whose chain ends at the CA in the registry's
-//! `rootcertbundle`. Every request is recorded for assertions.
+//! `rootcertbundle`. It also serves the OAuth2 refresh-token grant (`POST /token`, see
+//! `token/oauth.rs`). Every request is recorded for assertions.
+
+mod jwt;
+mod oauth;
+mod wire;
 
 use super::pki::{Ca, Leaf};
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use p256::ecdsa::{signature::Signer, Signature, SigningKey};
+use jwt::{grant, sign_token, Signer256};
+use p256::ecdsa::SigningKey;
 use p256::pkcs8::DecodePrivateKey;
 use serde_json::json;
-use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// What a request without credentials gets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +39,12 @@ pub struct TokenConfig {
     pub issuer: String,
     /// `expires_in` of the answer and `exp - iat` of the JWT.
     pub expires_in: u64,
+    /// The OAuth2 refresh token this issuer accepts (POST grant, or as a GET's Basic
+    /// password); it grants what `user` may do.
+    pub refresh_token: Option<String>,
+    /// Answer every POST with this status instead of serving the grant (404, 405: a token
+    /// server without OAuth2).
+    pub post_status: Option<u16>,
 }
 
 impl TokenConfig {
@@ -46,32 +56,96 @@ impl TokenConfig {
             service: "ferry-test-registry".into(),
             issuer: "ferry-test-issuer".into(),
             expires_in: 300,
+            refresh_token: None,
+            post_status: None,
         }
+    }
+
+    pub fn with_refresh_token(mut self, token: &str) -> TokenConfig {
+        self.refresh_token = Some(token.into());
+        self
+    }
+
+    pub fn post_answers(mut self, status: u16) -> TokenConfig {
+        self.post_status = Some(status);
+        self
     }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Credentials {
-    /// No `Authorization` header.
+    /// No `Authorization` header (and, for a POST, no refresh token).
     None,
     /// Basic credentials matching the configured user/password.
     Valid,
-    /// Anything else (wrong password, unparsable header): answered 401.
+    /// The configured refresh token: in a POST grant, or as the password of a GET's Basic.
+    Refresh,
+    /// Anything else (wrong password or refresh token, unparsable header): refused.
     Invalid,
 }
 
 /// One request the issuer saw.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TokenRequest {
     pub method: String,
     /// Path and query, as sent (`/token?service=...&scope=...`).
     pub target: String,
     pub service: Option<String>,
-    /// Every `scope` parameter, percent-decoded (`repository:a/b:pull,push`).
+    /// Every scope of every `scope` parameter (query or form), percent-decoded and split at
+    /// spaces (`repository:a/b:pull,push`).
     pub scopes: Vec<String>,
     pub credentials: Credentials,
     /// The HTTP status answered.
     pub status: u16,
+    /// A POST's form fields in order, decoded; `refresh_token` and `password` values are
+    /// `<redacted>`.
+    pub form: Vec<(String, String)>,
+    /// The scheme of the `Authorization` header (`Basic`, `Bearer`), never its value.
+    pub authorization: Option<String>,
+    /// Everything received (plus a Basic header decoded): see [`TokenRequest::saw`].
+    raw: String,
+}
+
+impl TokenRequest {
+    /// Whether `needle` reached the issuer anywhere in this request (line, headers, body,
+    /// or inside a Basic header).
+    pub fn saw(&self, needle: &str) -> bool {
+        self.raw.contains(needle)
+    }
+
+    /// The values of form field `name`.
+    pub fn field(&self, name: &str) -> Vec<&str> {
+        self.form
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for TokenRequest {
+    /// Everything but the raw request, which may hold a secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("method", &self.method)
+            .field("target", &self.target)
+            .field("service", &self.service)
+            .field("scopes", &self.scopes)
+            .field("credentials", &self.credentials)
+            .field("status", &self.status)
+            .field("form", &self.form)
+            .field("authorization", &self.authorization)
+            .finish()
+    }
+}
+
+/// What the serving threads share.
+struct Shared {
+    config: TokenConfig,
+    signer: Signer256,
+    requests: Mutex<Vec<TokenRequest>>,
+    /// Every token handed out, so tests can look for them in output.
+    issued: Mutex<Vec<String>>,
 }
 
 pub struct TokenIssuer {
@@ -80,15 +154,9 @@ pub struct TokenIssuer {
     pub config: TokenConfig,
     /// The CA to put in the registry's `rootcertbundle`.
     pub ca_cert: PathBuf,
-    requests: Arc<Mutex<Vec<TokenRequest>>>,
-    signer: Arc<Signer256>,
+    shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
-}
-
-struct Signer256 {
-    key: SigningKey,
-    x5c: String,
 }
 
 impl TokenIssuer {
@@ -104,22 +172,24 @@ impl TokenIssuer {
         };
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap().to_string();
-        let requests = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let signer = Arc::new(signer);
+        let shared = Arc::new(Shared {
+            config: config.clone(),
+            signer,
+            requests: Mutex::new(Vec::new()),
+            issued: Mutex::new(Vec::new()),
+        });
         let thread = {
-            let (requests, stop, config) = (requests.clone(), stop.clone(), config.clone());
-            let signer = signer.clone();
+            let (shared, stop) = (shared.clone(), stop.clone());
             std::thread::spawn(move || {
                 for conn in listener.incoming() {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
                     let Ok(conn) = conn else { continue };
-                    let (requests, config, signer) =
-                        (requests.clone(), config.clone(), signer.clone());
+                    let shared = shared.clone();
                     std::thread::spawn(move || {
-                        let _ = serve(conn, &config, &signer, &requests);
+                        let _ = serve(conn, &shared);
                     });
                 }
             })
@@ -128,8 +198,7 @@ impl TokenIssuer {
             addr,
             config,
             ca_cert: ca.cert,
-            requests,
-            signer,
+            shared,
             stop,
             thread: Some(thread),
         }
@@ -142,7 +211,7 @@ impl TokenIssuer {
 
     /// Every request seen so far.
     pub fn requests(&self) -> Vec<TokenRequest> {
-        self.requests.lock().unwrap().clone()
+        self.shared.requests.lock().unwrap().clone()
     }
 
     /// Every scope requested so far, in order.
@@ -150,9 +219,14 @@ impl TokenIssuer {
         self.requests().into_iter().flat_map(|r| r.scopes).collect()
     }
 
+    /// Every token this issuer handed out over HTTP.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.shared.issued.lock().unwrap().clone()
+    }
+
     /// Forgets the recorded requests.
     pub fn clear(&self) {
-        self.requests.lock().unwrap().clear();
+        self.shared.requests.lock().unwrap().clear();
     }
 
     /// Signs a token directly (no HTTP, not recorded) granting every action of `scopes`
@@ -160,7 +234,7 @@ impl TokenIssuer {
     pub fn issue(&self, sub: &str, scopes: &[&str]) -> String {
         let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
         let access = grant(&scopes, true, self.config.anonymous);
-        sign_token(&self.signer, &self.config, sub, access)
+        sign_token(&self.shared.signer, &self.config, sub, access)
     }
 }
 
@@ -174,94 +248,118 @@ impl Drop for TokenIssuer {
     }
 }
 
-fn serve(
-    conn: TcpStream,
-    config: &TokenConfig,
-    signer: &Signer256,
-    requests: &Mutex<Vec<TokenRequest>>,
-) -> std::io::Result<()> {
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or("").to_string();
-    let target = parts.next().unwrap_or("").to_string();
-    let mut authorization = None;
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
-            break;
-        }
-        if let Some((name, value)) = h.split_once(':') {
-            if name.trim().eq_ignore_ascii_case("authorization") {
-                authorization = Some(value.trim().to_string());
-            }
-        }
-    }
-    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
-    let params: Vec<(String, String)> = query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (percent_decode(k), percent_decode(v))
-        })
-        .collect();
-    let service = params
-        .iter()
-        .find(|(k, _)| k == "service")
-        .map(|(_, v)| v.clone());
-    let scopes: Vec<String> = params
-        .iter()
-        .filter(|(k, _)| k == "scope")
-        .flat_map(|(_, v)| v.split(' ').map(str::to_string).collect::<Vec<_>>())
+/// What a grant decided, before anything is signed.
+pub(crate) struct Decision {
+    pub status: u16,
+    pub credentials: Credentials,
+    pub service: Option<String>,
+    pub scopes: Vec<String>,
+    pub form: Vec<(String, String)>,
+    /// `(sub, authenticated)` when a token is to be issued.
+    pub grant: Option<(String, bool)>,
+    /// The OAuth2 `error` of a refusal.
+    pub error: &'static str,
+    /// POST answers carry only `access_token` (the OAuth2 field); GET answers both.
+    pub oauth: bool,
+}
+
+/// A `scope` value may hold several scopes separated by spaces.
+pub(crate) fn split_scopes(v: &str) -> Vec<String> {
+    v.split(' ')
         .filter(|s| !s.is_empty())
-        .collect();
-    let credentials = check_credentials(authorization.as_deref(), config);
-    let (status, body) = if method != "GET" || path != "/token" {
-        (404, json!({"error": "not found"}).to_string())
-    } else if credentials == Credentials::Invalid {
-        (401, json!({"error": "invalid credentials"}).to_string())
-    } else {
-        let sub = if credentials == Credentials::Valid {
-            config.user.as_str()
-        } else {
-            ""
-        };
-        let access = grant(&scopes, credentials == Credentials::Valid, config.anonymous);
-        let token = sign_token(signer, config, sub, access);
-        let body = json!({
-            "token": token,
-            "access_token": token,
-            "expires_in": config.expires_in,
-            "issued_at": rfc3339_now(),
-        });
-        (200, body.to_string())
-    };
-    requests.lock().unwrap().push(TokenRequest {
-        method,
-        target: target.clone(),
-        service,
-        scopes,
+        .map(str::to_string)
+        .collect()
+}
+
+fn get_grant(
+    query: &[(String, String)],
+    authorization: Option<&str>,
+    config: &TokenConfig,
+) -> Decision {
+    let credentials = check_credentials(authorization, config);
+    let mut d = Decision {
+        status: 200,
         credentials,
-        status,
-    });
-    let reason = match status {
-        200 => "OK",
-        401 => "Unauthorized",
-        _ => "Not Found",
+        service: query
+            .iter()
+            .find(|(k, _)| k == "service")
+            .map(|(_, v)| v.clone()),
+        scopes: query
+            .iter()
+            .filter(|(k, _)| k == "scope")
+            .flat_map(|(_, v)| split_scopes(v))
+            .collect(),
+        form: Vec::new(),
+        grant: None,
+        error: "",
+        oauth: false,
     };
-    let mut extra = String::new();
-    if status == 401 {
-        extra.push_str("WWW-Authenticate: Basic realm=\"ferry-token\"\r\n");
+    match credentials {
+        Credentials::Invalid => {
+            d.status = 401;
+            d.error = "invalid credentials";
+        }
+        Credentials::None => d.grant = Some((String::new(), false)),
+        Credentials::Valid | Credentials::Refresh => d.grant = Some((config.user.clone(), true)),
     }
-    let mut out = conn;
-    write!(
-        out,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    out.flush()
+    d
+}
+
+fn serve(conn: TcpStream, issuer: &Shared) -> std::io::Result<()> {
+    let req = wire::read_request(&conn)?;
+    let (path, query) = req.path_and_query();
+    let authorization = req.header("authorization");
+    let config = &issuer.config;
+    let mut d = match (req.method.as_str(), path) {
+        ("GET", "/token") => get_grant(&query, authorization, config),
+        ("POST", "/token") => oauth::post_grant(&req, config),
+        _ => Decision {
+            status: 404,
+            credentials: check_credentials(authorization, config),
+            service: None,
+            scopes: Vec::new(),
+            form: Vec::new(),
+            grant: None,
+            error: "not found",
+            oauth: false,
+        },
+    };
+    let body = match d.grant.take() {
+        Some((sub, authenticated)) => {
+            let access = grant(&d.scopes, authenticated, config.anonymous);
+            let token = sign_token(&issuer.signer, config, &sub, access);
+            issuer.issued.lock().unwrap().push(token.clone());
+            let mut body = json!({
+                "access_token": token,
+                "expires_in": config.expires_in,
+                "issued_at": wire::rfc3339_now(),
+            });
+            if d.oauth {
+                body["scope"] = json!(d.scopes.join(" "));
+            } else {
+                body["token"] = json!(token);
+            }
+            body.to_string()
+        }
+        None => json!({"error": d.error}).to_string(),
+    };
+    issuer.requests.lock().unwrap().push(TokenRequest {
+        method: req.method.clone(),
+        target: req.target.clone(),
+        service: d.service,
+        scopes: d.scopes,
+        credentials: d.credentials,
+        status: d.status,
+        form: d.form,
+        authorization: authorization.map(|h| h.split(' ').next().unwrap_or("").to_string()),
+        raw: req.raw.clone(),
+    });
+    let extra = if d.status == 401 {
+        "WWW-Authenticate: Basic realm=\"ferry-token\"\r\n"
+    } else {
+        ""
+    };
+    wire::write_json(conn, d.status, extra, &body)
 }
 
 fn check_credentials(header: Option<&str>, config: &TokenConfig) -> Credentials {
@@ -279,112 +377,14 @@ fn check_credentials(header: Option<&str>, config: &TokenConfig) -> Credentials 
     };
     let expected = format!("{}:{}", config.user, config.pass);
     if raw == expected.as_bytes() {
-        Credentials::Valid
-    } else {
-        Credentials::Invalid
+        return Credentials::Valid;
+    }
+    // A refresh token as the Basic password (any user): the GET fallback of an OAuth2 login.
+    let pass = raw.splitn(2, |b| *b == b':').nth(1);
+    match (&config.refresh_token, pass) {
+        (Some(r), Some(p)) if p == r.as_bytes() => Credentials::Refresh,
+        _ => Credentials::Invalid,
     }
 }
 
-/// Turns `type:name:a,b` scopes into `access` claims.
-fn grant(scopes: &[String], authenticated: bool, anonymous: Anonymous) -> Vec<serde_json::Value> {
-    let mut access = Vec::new();
-    for scope in scopes {
-        let Some((typ, rest)) = scope.split_once(':') else {
-            continue;
-        };
-        let Some((name, actions)) = rest.rsplit_once(':') else {
-            continue;
-        };
-        let actions: Vec<&str> = actions
-            .split(',')
-            .filter(|a| !a.is_empty())
-            .filter(|a| authenticated || (anonymous == Anonymous::Pull && *a == "pull"))
-            .collect();
-        if actions.is_empty() {
-            continue;
-        }
-        access.push(json!({"type": typ, "name": name, "actions": actions}));
-    }
-    access
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-fn sign_token(
-    signer: &Signer256,
-    config: &TokenConfig,
-    sub: &str,
-    access: Vec<serde_json::Value>,
-) -> String {
-    let header = json!({"typ": "JWT", "alg": "ES256", "x5c": [signer.x5c]});
-    let iat = now();
-    let claims = json!({
-        "iss": config.issuer,
-        // A JSON string: distribution 2.8.2 fails to decode an array here.
-        "aud": config.service,
-        "sub": sub,
-        "exp": iat + config.expires_in,
-        "nbf": iat - 1,
-        "iat": iat,
-        "jti": format!("{:032x}", rand::random::<u128>()),
-        "access": access,
-    });
-    let signing_input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header.to_string()),
-        URL_SAFE_NO_PAD.encode(claims.to_string())
-    );
-    // JWS ES256: SHA-256 then the raw 64-byte r||s signature.
-    let sig: Signature = signer.key.sign(signing_input.as_bytes());
-    format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
-}
-
-fn rfc3339_now() -> String {
-    // Days-from-civil conversion, enough for a timestamp field nobody parses strictly.
-    let secs = now();
-    let (days, rem) = (secs / 86400, secs % 86400);
-    let z = days as i64 + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 3 <= b.len() => match std::str::from_utf8(&b[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                Some(v) => {
-                    out.push(v);
-                    i += 2;
-                }
-                None => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
+pub use wire::percent_decode;
