@@ -78,12 +78,14 @@ impl Trust {
         base.extend(load_ca_files(&opts.ca_files)?);
         let (everywhere, roots) = match &opts.cert_dir {
             Some(dir) => {
-                if !dir.is_dir() {
-                    return Err(RegistryError::Trust {
-                        what: "--cert-dir",
-                        path: dir.clone(),
-                        problem: "no such directory".into(),
-                    });
+                // skopeo ignores a missing --cert-dir; a typo is better named.
+                match std::fs::metadata(dir) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => return Err(trust_error("--cert-dir", dir, "is not a directory")),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        return Err(trust_error("--cert-dir", dir, "no such directory"))
+                    }
+                    Err(e) => return Err(read_error("--cert-dir", dir, e)),
                 }
                 let found = read_cert_dir(dir)?;
                 base.extend(found.cas);

@@ -47,7 +47,8 @@ struct HostAgent {
     client_cert: Option<PathBuf>,
 }
 
-/// One agent with ferry's settings and this TLS configuration.
+/// One agent with ferry's settings and this TLS configuration; the shared agents and the
+/// per-host ones are all made here (`opts` is for command-line settings such as timeouts).
 fn build_agent(_opts: &TransportOptions, tls: &TlsConfig, proxy: Option<Proxy>) -> Agent {
     Agent::config_builder()
         .http_status_as_error(false)
