@@ -37,6 +37,10 @@ pub struct RegistryArgs {
     /// Trust this CA certificate (PEM) in addition to the system's; repeatable.
     #[arg(long = "ca-file", value_name = "FILE")]
     pub ca_file: Vec<PathBuf>,
+    /// Use the certificates in DIR for every registry, as skopeo does: `*.crt` CAs, a
+    /// `NAME.cert` + `NAME.key` client certificate; the certs.d directories are not read.
+    #[arg(long = "cert-dir", value_name = "DIR")]
+    pub cert_dir: Option<PathBuf>,
     /// Do not verify TLS certificates (dangerous; says so on stderr).
     #[arg(long = "insecure-skip-tls-verify")]
     pub insecure_skip_tls_verify: bool,

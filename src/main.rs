@@ -79,6 +79,7 @@ fn client(a: &RegistryArgs, registry: Option<&str>) -> Result<Client> {
         transport: TransportOptions {
             plain_http: a.plain_http.clone(),
             ca_files: a.ca_file.clone(),
+            cert_dir: a.cert_dir.clone(),
             insecure_skip_tls_verify: a.insecure_skip_tls_verify,
         },
         credential,

@@ -9,8 +9,30 @@ pub enum RegistryError {
         url: String,
         detail: String,
     },
-    #[error("TLS certificate of {host} is not trusted: {detail}. If this registry uses a private CA, pass --ca-file CA.pem (or, at your own risk, --insecure-skip-tls-verify)")]
+    #[error("TLS certificate of {host} is not trusted: {detail}. If this registry uses a private CA, put it in /etc/containers/certs.d/{host}/ca.crt or pass --ca-file CA.pem or --cert-dir DIR (or, at your own risk, --insecure-skip-tls-verify)")]
     Certificate { host: String, detail: String },
+    #[error("{host} requires a client certificate (mutual TLS): put client.cert and client.key in /etc/docker/certs.d/{host}/ or --cert-dir DIR")]
+    ClientCertRequired { host: String },
+    #[error("{host} rejected the client certificate {} (TLS alert {alert}): it accepts only certificates from its own client CAs", cert.display())]
+    ClientCertRejected {
+        host: String,
+        cert: std::path::PathBuf,
+        alert: String,
+    },
+    /// A trust setting (CA file, certs.d directory, client certificate) that cannot be used.
+    #[error("{what} {}: {problem}", path.display())]
+    Trust {
+        what: &'static str,
+        path: std::path::PathBuf,
+        problem: String,
+    },
+    /// `err` is in the message and deliberately no `source`, so it is printed once.
+    #[error("cannot read {what} {}: {err}", path.display())]
+    TrustRead {
+        what: &'static str,
+        path: std::path::PathBuf,
+        err: std::io::Error,
+    },
     #[error("authentication to {host} failed{repo}: {detail}")]
     Auth {
         host: String,

@@ -8,6 +8,7 @@ mod error;
 mod ops;
 pub mod push;
 pub mod referrers;
+mod tls;
 mod token;
 pub mod transport;
 
@@ -25,7 +26,8 @@ pub use ops::{BlobStream, Repository};
 pub use transport::TransportOptions;
 
 use auth::{parse_challenge, TokenCache};
-use transport::{is_certificate_error, is_loopback, Agents};
+use tls::is_tls_error;
+use transport::{is_loopback, Agents};
 
 /// Settings of a client.
 #[derive(Debug, Clone)]
@@ -124,7 +126,11 @@ impl Client {
         for (k, v) in headers {
             b = b.header(*k, v.as_str());
         }
-        let agent = self.agents.for_host(&host);
+        // A certs.d problem surfaces in `send_to_host` first; here it only needs to stop.
+        let agent = self
+            .agents
+            .for_host(&host)
+            .map_err(|e| ureq::Error::Other(Box::new(e)))?;
         let result = match body {
             Payload::Empty => agent.run(b.body(SendBody::none()).map_err(ureq::Error::from)?),
             Payload::Bytes(bytes) => {
@@ -156,17 +162,13 @@ impl Client {
         let known = lock(&self.schemes).get(host).copied();
         let scheme = known.unwrap_or(if forced_http { "http" } else { "https" });
         let url = format!("{scheme}://{host}{path}");
+        self.agents.for_host(host)?;
         match self.raw(method, &url, headers, body) {
             Ok(r) => {
                 lock(&self.schemes).insert(host.to_string(), scheme);
                 Ok(r)
             }
-            Err(e) if scheme == "https" && is_certificate_error(&e) => {
-                Err(RegistryError::Certificate {
-                    host: host.to_string(),
-                    detail: e.to_string(),
-                })
-            }
+            Err(e) if scheme == "https" && is_tls_error(&e) => Err(self.agents.tls_error(host, &e)),
             Err(e)
                 if scheme == "https"
                     && known.is_none()

@@ -2,13 +2,15 @@
 //! http only for loopback hosts that do not speak TLS (or hosts named by `--plain-http`), and
 //! proxies from the environment except for loopback.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
 
-use ureq::tls::{Certificate, RootCerts, TlsConfig};
+use ureq::tls::TlsConfig;
 use ureq::{Agent, Proxy};
 
+use super::tls::{tls_error, HostTls, Trust};
 use super::RegistryError;
 
 /// Transport settings from the command line.
@@ -18,81 +20,116 @@ pub struct TransportOptions {
     pub plain_http: Vec<String>,
     /// Extra CA certificates (PEM) to trust.
     pub ca_files: Vec<PathBuf>,
+    /// `--cert-dir`: CAs (`*.crt`) and a client certificate (`*.cert` + `*.key`) for every
+    /// registry, instead of the certs.d directories.
+    pub cert_dir: Option<PathBuf>,
     /// Skip certificate verification entirely (warned about on stderr by the caller).
     pub insecure_skip_tls_verify: bool,
 }
 
-/// The two agents: one that may use a proxy, one that never does (loopback).
+/// The shared agents (one that may use a proxy, one that never does: loopback), and one agent
+/// per host whose certs.d directory holds CAs or a client certificate.
 pub struct Agents {
     pub direct: Agent,
     pub proxied: Agent,
+    /// The client certificate the shared agents present (`--cert-dir`), for messages.
+    shared_cert: Option<PathBuf>,
+    trust: Trust,
+    opts: TransportOptions,
+    /// `None`: the host has no certs.d content and uses the shared agents.
+    hosts: Mutex<HashMap<String, Option<HostAgent>>>,
 }
 
-fn load_ca_files(files: &[PathBuf]) -> Result<Vec<Certificate<'static>>, RegistryError> {
-    let mut out = Vec::new();
-    for f in files {
-        let pem = std::fs::read(f).map_err(|e| {
-            RegistryError::Config(format!("cannot read --ca-file {}: {e}", f.display()))
-        })?;
-        let before = out.len();
-        for c in ureq::tls::parse_pem(&pem) {
-            if let Ok(ureq::tls::PemItem::Certificate(c)) = c {
-                out.push(c);
-            }
-        }
-        if out.len() == before {
-            return Err(RegistryError::Config(format!(
-                "--ca-file {} holds no PEM certificate",
-                f.display()
-            )));
-        }
-    }
-    Ok(out)
+/// An agent and the client certificate it presents (for messages).
+#[derive(Clone)]
+struct HostAgent {
+    agent: Agent,
+    client_cert: Option<PathBuf>,
+}
+
+/// One agent with ferry's settings and this TLS configuration; the shared agents and the
+/// per-host ones are all made here (`opts` is for command-line settings such as timeouts).
+fn build_agent(_opts: &TransportOptions, tls: &TlsConfig, proxy: Option<Proxy>) -> Agent {
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .tls_config(tls.clone())
+        .proxy(proxy)
+        .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
+        .timeout_connect(Some(Duration::from_secs(30)))
+        .timeout_recv_response(Some(Duration::from_secs(300)))
+        .timeout_recv_body(None)
+        .max_idle_connections_per_host(16)
+        .build()
+        .new_agent()
 }
 
 impl Agents {
     pub fn new(opts: &TransportOptions) -> Result<Agents, RegistryError> {
-        let mut tls = TlsConfig::builder();
-        if opts.insecure_skip_tls_verify {
-            tls = tls.disable_verification(true);
-        } else if !opts.ca_files.is_empty() {
-            // Extra CAs are added to the system's roots, not instead of them.
-            let mut certs = load_ca_files(&opts.ca_files)?;
-            let native = rustls_native_certs::load_native_certs();
-            for c in native.certs {
-                certs.push(Certificate::from_der(c.as_ref()).to_owned());
-            }
-            tls = tls.root_certs(RootCerts::Specific(Arc::new(certs)));
-        }
-        let tls = tls.build();
-        let build = |proxy: Option<Proxy>| {
-            Agent::config_builder()
-                .http_status_as_error(false)
-                .max_redirects(0)
-                .tls_config(tls.clone())
-                .proxy(proxy)
-                .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
-                .timeout_connect(Some(Duration::from_secs(30)))
-                .timeout_recv_response(Some(Duration::from_secs(300)))
-                .timeout_recv_body(None)
-                .max_idle_connections_per_host(16)
-                .build()
-                .new_agent()
-        };
+        let trust = Trust::new(opts)?;
+        let HostTls {
+            config,
+            client_cert,
+        } = trust.shared();
         Ok(Agents {
-            direct: build(None),
-            proxied: build(Proxy::try_from_env()),
+            direct: build_agent(opts, &config, None),
+            proxied: build_agent(opts, &config, Proxy::try_from_env()),
+            shared_cert: client_cert,
+            trust,
+            hosts: Mutex::new(HashMap::new()),
+            opts: opts.clone(),
         })
     }
 
-    /// The agent to use for `host`: loopback never goes through a proxy.
-    pub fn for_host(&self, host: &str) -> &Agent {
-        if is_loopback(host) {
-            &self.direct
-        } else {
-            &self.proxied
-        }
+    /// The agent to use for `host`: its own when its certs.d directory says so, and loopback
+    /// never goes through a proxy. Errors name a certs.d file that cannot be used.
+    pub fn for_host(&self, host: &str) -> Result<Agent, RegistryError> {
+        Ok(self.host_agent(host)?.agent)
     }
+
+    fn host_agent(&self, host: &str) -> Result<HostAgent, RegistryError> {
+        let cached = lock(&self.hosts).get(host).cloned();
+        let own = match cached {
+            Some(own) => own,
+            None => {
+                let own = self.trust.for_host(host)?.map(|t| {
+                    let proxy = if is_loopback(host) {
+                        None
+                    } else {
+                        Proxy::try_from_env()
+                    };
+                    HostAgent {
+                        agent: build_agent(&self.opts, &t.config, proxy),
+                        client_cert: t.client_cert,
+                    }
+                });
+                lock(&self.hosts).insert(host.to_string(), own.clone());
+                own
+            }
+        };
+        Ok(own.unwrap_or_else(|| {
+            let shared = if is_loopback(host) {
+                &self.direct
+            } else {
+                &self.proxied
+            };
+            HostAgent {
+                agent: shared.clone(),
+                client_cert: self.shared_cert.clone(),
+            }
+        }))
+    }
+
+    /// The error for a certificate failure (`is_tls_error`) talking to `host`: an untrusted
+    /// server, or a client certificate the server demanded or refused.
+    pub fn tls_error(&self, host: &str, e: &ureq::Error) -> RegistryError {
+        let cert = self.host_agent(host).ok().and_then(|a| a.client_cert);
+        tls_error(host, e, cert.as_deref())
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Strips the port (and IPv6 brackets) from `host[:port]`.

@@ -57,6 +57,8 @@ pub struct Client {
     pub auth: Auth,
     agent: ureq::Agent,
     ca: Option<std::path::PathBuf>,
+    /// Client certificate and key presented to a mutual-TLS registry.
+    identity: Option<(std::path::PathBuf, std::path::PathBuf)>,
     /// The bearer token obtained from the last challenge, sent with later requests.
     token: Mutex<Option<String>>,
 }
@@ -68,6 +70,7 @@ impl Clone for Client {
             auth: self.auth.clone(),
             agent: self.agent.clone(),
             ca: self.ca.clone(),
+            identity: self.identity.clone(),
             token: Mutex::new(self.token.lock().unwrap().clone()),
         }
     }
@@ -103,6 +106,7 @@ impl Client {
             auth: Auth::None,
             agent: agent_for(None, 0),
             ca: None,
+            identity: None,
             token: Mutex::new(None),
         }
     }
@@ -116,11 +120,26 @@ impl Client {
     /// Trusts `ca_pem` and switches to https.
     pub fn with_ca(mut self, ca_pem: &Path) -> Client {
         self.ca = Some(ca_pem.to_path_buf());
-        self.agent = agent_for(self.ca.as_ref(), 0);
+        self.rebuild_agent();
         if let Some(rest) = self.base.strip_prefix("http://") {
             self.base = format!("https://{rest}");
         }
         self
+    }
+
+    /// Presents this client certificate (PEM) and key to a registry that demands mutual TLS.
+    pub fn with_identity(mut self, cert: &Path, key: &Path) -> Client {
+        self.identity = Some((cert.to_path_buf(), key.to_path_buf()));
+        self.rebuild_agent();
+        self
+    }
+
+    fn rebuild_agent(&mut self) {
+        let identity = self
+            .identity
+            .as_ref()
+            .map(|(c, k)| (c.as_path(), k.as_path()));
+        self.agent = agent_with_identity(self.ca.as_ref(), identity, 0);
     }
 
     /// Sends a request (no redirects followed), answering a 401 challenge once: Basic
@@ -262,20 +281,36 @@ pub fn parse_challenge(s: &str) -> Vec<(String, String)> {
 /// A ureq agent that trusts `ca_pem` (if any), reports HTTP errors as responses and follows
 /// at most `max_redirects` redirects.
 pub fn agent_for(ca_pem: Option<&std::path::PathBuf>, max_redirects: u32) -> ureq::Agent {
+    agent_with_identity(ca_pem, None, max_redirects)
+}
+
+/// [`agent_for`], presenting `identity` (client certificate PEM, PKCS#8 key PEM) to registries
+/// that demand mutual TLS.
+pub fn agent_with_identity(
+    ca_pem: Option<&std::path::PathBuf>,
+    identity: Option<(&Path, &Path)>,
+    max_redirects: u32,
+) -> ureq::Agent {
+    use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
     let mut b = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(max_redirects)
         .max_redirects_will_error(false)
         .timeout_global(Some(Duration::from_secs(60)));
     if let Some(ca) = ca_pem {
-        use ureq::tls::{Certificate, RootCerts, TlsConfig};
         let pem = std::fs::read(ca).unwrap();
         let cert = Certificate::from_pem(&pem).expect("CA PEM").to_owned();
-        b = b.tls_config(
-            TlsConfig::builder()
-                .root_certs(RootCerts::new_with_certs(&[cert]))
-                .build(),
-        );
+        let mut tls = TlsConfig::builder().root_certs(RootCerts::new_with_certs(&[cert]));
+        if let Some((cert, key)) = identity {
+            let cert = Certificate::from_pem(&std::fs::read(cert).unwrap())
+                .expect("client certificate PEM")
+                .to_owned();
+            let key = PrivateKey::from_pem(&std::fs::read(key).unwrap())
+                .expect("client key PEM")
+                .to_owned();
+            tls = tls.client_cert(Some(ClientCert::new_with_certs(&[cert], key)));
+        }
+        b = b.tls_config(tls.build());
     }
     b.build().new_agent()
 }

@@ -1,8 +1,8 @@
 //! A real CNCF distribution 2.8.2 (`docker-registry serve CONFIG`) on a free loopback port,
 //! with its own config, storage and log in a temp dir. Killed (SIGTERM, then SIGKILL) on drop.
 
-use super::http::{agent_for, Auth, Client};
-use super::pki::Ca;
+use super::http::{agent_with_identity, Auth, Client};
+use super::pki::{Ca, Leaf};
 use super::proxy::RecordingProxy;
 use super::s3::Moto;
 use super::token::{Anonymous, TokenConfig, TokenIssuer};
@@ -31,6 +31,8 @@ pub enum RegistryAuth {
 pub struct RegistryBuilder {
     pub auth: RegistryAuth,
     pub tls: bool,
+    /// TLS with `http.tls.clientcas`: clients must present a certificate from a client CA.
+    pub mtls: bool,
     pub s3: bool,
     /// Put a recording proxy between the registry and moto (see `Moto::front`).
     pub s3_recorded: bool,
@@ -50,6 +52,12 @@ impl RegistryBuilder {
     }
     pub fn tls(mut self) -> Self {
         self.tls = true;
+        self
+    }
+    /// Mutual TLS (implies `tls`): see `Registry::client_cert`.
+    pub fn mtls(mut self) -> Self {
+        self.tls = true;
+        self.mtls = true;
         self
     }
     pub fn s3(mut self) -> Self {
@@ -75,6 +83,10 @@ pub struct Registry {
     pub ca_pem: Option<PathBuf>,
     /// A directory holding only `ca.crt` (for `skopeo --cert-dir`, containers certs.d).
     pub cert_dir: Option<PathBuf>,
+    /// An `mtls` registry's client certificate and key, issued by the CA in `client_ca`.
+    pub client_cert: Option<Leaf>,
+    /// The CA an `mtls` registry accepts client certificates from (`http.tls.clientcas`).
+    pub client_ca: Option<Ca>,
     /// The token issuer of a `start_token` registry.
     pub token: Option<TokenIssuer>,
     /// The moto_server behind a `start_s3` registry.
@@ -171,6 +183,7 @@ impl Registry {
         }
 
         let (mut ca_pem, mut cert_dir, mut tls_yaml) = (None, None, String::new());
+        let (mut client_ca, mut client_cert) = (None, None);
         if opts.tls {
             let ca = Ca::new(&d, "server");
             let leaf = ca.issue(
@@ -191,6 +204,19 @@ impl Registry {
             );
             ca_pem = Some(ca.cert.clone());
             cert_dir = Some(certs);
+            if opts.mtls {
+                let cca = Ca::new(&d, "client");
+                let leaf = cca.issue(
+                    "registry-client",
+                    &[
+                        "keyUsage=critical,digitalSignature",
+                        "extendedKeyUsage=clientAuth",
+                    ],
+                );
+                tls_yaml.push_str(&format!("    clientcas:\n      - {}\n", cca.cert.display()));
+                client_ca = Some(cca);
+                client_cert = Some(leaf);
+            }
         }
 
         let mut last_log = String::new();
@@ -223,7 +249,10 @@ impl Registry {
                 "{}://{host}",
                 if ca_pem.is_some() { "https" } else { "http" }
             );
-            let agent = agent_for(ca_pem.as_ref(), 0);
+            let identity = client_cert
+                .as_ref()
+                .map(|l: &Leaf| (l.cert.as_path(), l.key.as_path()));
+            let agent = agent_with_identity(ca_pem.as_ref(), identity, 0);
             match wait_ready(&mut child, &agent, &url, &log_path) {
                 Ok(()) => {
                     return Registry {
@@ -231,6 +260,8 @@ impl Registry {
                         dir,
                         ca_pem,
                         cert_dir,
+                        client_cert,
+                        client_ca,
                         token,
                         s3,
                         child,
@@ -264,17 +295,27 @@ impl Registry {
         format!("{scheme}://{}", self.host)
     }
 
-    /// A ureq agent for this registry: trusts its CA, does not turn 4xx/5xx into errors,
-    /// follows no redirects.
+    /// A ureq agent for this registry: trusts its CA (and presents the client certificate of
+    /// an `mtls` one), does not turn 4xx/5xx into errors, follows no redirects.
     pub fn agent(&self) -> ureq::Agent {
-        agent_for(self.ca_pem.as_ref(), 0)
+        agent_with_identity(self.ca_pem.as_ref(), self.identity(), 0)
+    }
+
+    fn identity(&self) -> Option<(&std::path::Path, &std::path::Path)> {
+        self.client_cert
+            .as_ref()
+            .map(|l| (l.cert.as_path(), l.key.as_path()))
     }
 
     /// An uploader for this registry with no credentials.
     pub fn client(&self) -> Client {
         let c = Client::new(&self.url());
-        match &self.ca_pem {
+        let c = match &self.ca_pem {
             Some(ca) => c.with_ca(ca),
+            None => c,
+        };
+        match self.identity() {
+            Some((cert, key)) => c.with_identity(cert, key),
             None => c,
         }
     }
