@@ -6,6 +6,7 @@ mod pipe;
 mod plan;
 mod push;
 mod referrers;
+mod refusals;
 mod sparse;
 
 use std::collections::BTreeMap;
@@ -24,7 +25,7 @@ use crate::registry::{Client, RegistryError};
 pub use plan::{read_plan, ImageGraph};
 pub use push::BlobStats;
 use push::BlobWork;
-pub use sparse::SparsePolicy;
+pub use sparse::{SparsePolicy, SparseRefusal};
 
 /// How source names become target names.
 #[derive(Debug, Clone)]
@@ -69,7 +70,7 @@ pub enum ImportError {
         image: String,
         cause: Box<RegistryError>,
     },
-    #[error("{}", sparse_message(.0))]
+    #[error("{}", sparse::message(.0))]
     Sparse(Vec<SparseRefusal>),
     #[error("--no-overwrite: these tags already point at other content, nothing was pushed: {0}")]
     Overwrite(String),
@@ -77,44 +78,14 @@ pub enum ImportError {
     MappingFile { path: PathBuf, detail: String },
     #[error("{0}")]
     Omitted(String),
-}
-
-/// A sparse index the target registry would not take under `--sparse keep` (DESIGN §7).
-#[derive(Debug, Clone)]
-pub struct SparseRefusal {
-    pub image: String,
-    pub target: String,
-    pub digest: String,
-    /// The platforms absent from the bundle.
-    pub missing: String,
-    /// Whether the bundle recorded them as left out on purpose (`io.ferry.platforms`); a
-    /// foreign bundle (`ctr images export`) does not.
-    pub deliberate: bool,
-    /// The registry's answer.
-    pub answer: String,
-}
-
-fn sparse_message(refused: &[SparseRefusal]) -> String {
-    let each: Vec<String> = refused
-        .iter()
-        .map(|r| {
-            let why = if r.deliberate {
-                "were left out of the bundle on purpose"
-            } else {
-                "are absent from the bundle, not recorded as deliberate by the tool that wrote it"
-            };
-            format!(
-                "{}: {} refused the sparse index {} (platforms {} {why}): {}",
-                r.image, r.target, r.digest, r.missing, r.answer
-            )
-        })
-        .collect();
-    let what = if refused.len() == 1 {
-        "index".to_string()
-    } else {
-        format!("{} indexes", refused.len())
-    };
-    format!("{}. Everything else was pushed by digest and stays valid; no tag of a refused {what} was pushed. Ways out: a registry configured to accept indexes with absent children (distribution v3: validation.manifests.indexes.platforms), or --sparse strip (pushes a new index of the kept platforms, with a new digest; signatures over the original index will not verify)", each.join("; "))
+    #[error("registry {registry} refused the first push into repository {repository} ({answer}): this registry needs the repository (or its project) created first, as Harbor (projects), ECR (repositories) and Nexus (hosted repositories) do not create them on push; create {repository} there, or choose a --to prefix that exists, and check that the credentials may push to it (in full: {cause})")]
+    CreateFirst {
+        registry: String,
+        repository: String,
+        /// The refusal in short: `NAME_UNKNOWN to POST`, `HTTP 403 to HEAD`.
+        answer: String,
+        cause: Box<RegistryError>,
+    },
 }
 
 /// A tag that pointed elsewhere before the import.
