@@ -5,6 +5,7 @@ mod omitted;
 mod pipe;
 mod plan;
 mod push;
+mod readback;
 mod referrers;
 mod refusals;
 mod sparse;
@@ -86,6 +87,12 @@ pub enum ImportError {
         answer: String,
         cause: Box<RegistryError>,
     },
+    #[error("registry {registry} accepted the push but does not serve what was pushed when read back, so the import did not succeed: {}", .missing.join("; "))]
+    ReadBack {
+        registry: String,
+        /// One entry per manifest or tag: `repo:tag: not found (HEAD 404)`, tags first.
+        missing: Vec<String>,
+    },
 }
 
 /// A tag that pointed elsewhere before the import.
@@ -105,6 +112,8 @@ pub struct ImportSummary {
     pub manifests: usize,
     pub blobs: BlobStats,
     pub moved_tags: Vec<MovedTag>,
+    /// Manifests and tags read back after the push, each serving the digest pushed.
+    pub read_back: usize,
     /// Layers a differential bundle left out that its images use (checked in the target).
     pub omitted: usize,
     pub dry_run: bool,
@@ -121,9 +130,14 @@ impl ImportSummary {
             "imported"
         };
         format!(
-            "{verb} {} image(s): {} manifests; blobs {} uploaded ({}), {} mounted, {} already there; {:.1} s",
+            "{verb} {} image(s): {} manifests{}; blobs {} uploaded ({}), {} mounted, {} already there; {:.1} s",
             self.images,
             self.manifests,
+            if self.read_back > 0 {
+                format!(" ({} manifests and tags read back)", self.read_back)
+            } else {
+                String::new()
+            },
             self.blobs.uploaded,
             human(self.blobs.uploaded_bytes),
             self.blobs.mounted,
@@ -219,6 +233,7 @@ fn run(
         manifests,
         blobs: BlobStats::default(),
         moved_tags: Vec::new(),
+        read_back: 0,
         omitted: omitted::count(&prepared),
         dry_run: opts.dry_run,
         seconds: 0.0,
@@ -240,7 +255,9 @@ fn run(
     summary.blobs = omitted::add(push_blobs(&work, &progress)?, before);
     progress.finish();
     let pending = manifests::push_all_manifests(client, &prepared, opts.jobs)?;
-    referrers::update_fallback_tags(client, &pending)?;
+    let fallback = referrers::update_fallback_tags(client, &pending)?;
+    let pushed = readback::pushed(&prepared, fallback);
+    summary.read_back = readback::read_back(client, &pushed, opts.jobs)?;
     summary.mapping_file = Some(write_mapping(opts, &summary.mapping)?);
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)
