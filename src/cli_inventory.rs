@@ -35,10 +35,13 @@ pub fn run(a: InventoryArgs) -> Result<ExitCode> {
     let inv = ferry::inventory::inventory(&client, &opts)?;
     match &a.output {
         Some(p) if p.as_os_str() != "-" => inv.write(p)?,
-        _ => print!("{}", String::from_utf8_lossy(&inv.to_bytes())),
+        _ => print!(
+            "{}",
+            ferry::text::json_safe(&String::from_utf8_lossy(&inv.to_bytes()))
+        ),
     }
     if !a.quiet {
-        eprintln!("{}", inv.line());
+        tell!("{}", inv.line());
     }
     Ok(ExitCode::SUCCESS)
 }

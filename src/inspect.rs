@@ -5,9 +5,9 @@
 //! blobs are not hashed (that is `verify`).
 
 mod omitted;
+mod text;
 
 use std::collections::BTreeSet;
-use std::fmt::Write;
 use std::path::Path;
 
 use serde::Serialize;
@@ -18,7 +18,6 @@ use crate::layout::reader::Bundle;
 use crate::layout::LayoutError;
 use crate::manifest::{Parsed, RawManifest};
 use crate::platform::Platform;
-use crate::progress::human;
 pub use omitted::OmittedLayer;
 
 /// Why a bundle cannot be inspected at all.
@@ -301,105 +300,4 @@ fn platforms(bundle: &Bundle, e: &Entry, g: &Graph) -> Vec<PlatformInfo> {
             }
         })
         .collect()
-}
-
-fn write_attached(s: &mut String, list: &[Attached], prefix: &str) {
-    for (i, a) in list.iter().enumerate() {
-        let last = i + 1 == list.len();
-        let (branch, more) = if last {
-            ("└─ ", "   ")
-        } else {
-            ("├─ ", "│  ")
-        };
-        let how = match &a.artifact_type {
-            Some(t) if a.format == "referrer" => format!("referrer, {t}"),
-            _ => a.format.clone(),
-        };
-        let _ = writeln!(s, "{prefix}{branch}{} on {} ({how})", a.kind, a.on);
-        let inner = format!("{prefix}{more}");
-        let end = if a.attached.is_empty() {
-            "└─"
-        } else {
-            "├─"
-        };
-        let _ = writeln!(s, "{inner}├─ name    {}", a.name);
-        let _ = writeln!(s, "{inner}├─ digest  {}", a.digest);
-        let _ = writeln!(s, "{inner}{end} size    {}", size_text(a.size, None));
-        if !a.attached.is_empty() {
-            let _ = writeln!(s, "{inner}└─ attached");
-            write_attached(s, &a.attached, &format!("{inner}   "));
-        }
-    }
-}
-
-fn size_text(bytes: u64, blobs: Option<usize>) -> String {
-    let size = if bytes < 1024 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{} ({bytes} bytes)", human(bytes))
-    };
-    match blobs {
-        Some(n) => format!("{size} in {n} blobs"),
-        None => size,
-    }
-}
-
-impl Inspection {
-    /// The inspection as text: one tree per image, stable for the same bundle.
-    pub fn text(&self) -> String {
-        let mut s = String::new();
-        let _ = writeln!(s, "bundle {}", self.bundle);
-        omitted::write_summary(&mut s, self.omitted.as_ref());
-        for i in &self.images {
-            let _ = writeln!(s);
-            let _ = writeln!(s, "{}", i.reference);
-            let _ = writeln!(s, "├─ digest      {}", i.digest);
-            let _ = writeln!(s, "├─ media type  {}", i.media_type);
-            let _ = writeln!(s, "├─ size        {}", size_text(i.size, Some(i.blobs)));
-            omitted::write_layers(&mut s, &i.omitted);
-            let sparse = match &i.kept_platforms {
-                Some(k) => format!(" (sparse: kept {})", k.join(", ")),
-                None => String::new(),
-            };
-            let _ = writeln!(s, "├─ platforms{sparse}");
-            let width = i
-                .platforms
-                .iter()
-                .map(|p| p.platform.len())
-                .max()
-                .unwrap_or(0);
-            for (n, p) in i.platforms.iter().enumerate() {
-                let branch = if n + 1 == i.platforms.len() {
-                    "└─"
-                } else {
-                    "├─"
-                };
-                let state = if p.state == "present" {
-                    String::new()
-                } else {
-                    format!("  {}", p.state)
-                };
-                let _ = writeln!(s, "│  {branch} {:<width$}  {}{state}", p.platform, p.digest);
-            }
-            if i.attached.is_empty() {
-                let _ = writeln!(s, "└─ attached: none");
-            } else {
-                let _ = writeln!(s, "└─ attached");
-                write_attached(&mut s, &i.attached, "   ");
-            }
-        }
-        if !self.unattached.is_empty() {
-            let _ = writeln!(s);
-            let _ = writeln!(s, "attached to manifests not in this bundle");
-            write_attached(&mut s, &self.unattached, "");
-        }
-        if !self.problems.is_empty() {
-            let _ = writeln!(s);
-            let _ = writeln!(s, "problems (run ferry verify for a full check)");
-            for p in &self.problems {
-                let _ = writeln!(s, "  {p}");
-            }
-        }
-        s
-    }
 }

@@ -20,6 +20,7 @@ pub mod progress;
 pub mod reference;
 pub mod registry;
 pub mod sizes;
+pub mod text;
 pub mod verify;
 pub mod walk;
 

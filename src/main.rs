@@ -1,7 +1,30 @@
 //! The `ferry` binary: parse arguments, call the library, print, map to an exit code.
 
+/// Lines for humans, on stderr (`tell!`) or stdout (`say!`), with every control character
+/// escaped (DESIGN §1): text from a registry, a token service or a bundle may be in them, and
+/// this is the one place all of it passes on its way to a terminal.
+macro_rules! tell {
+    ($($arg:tt)*) => { eprintln!("{}", ferry::text::printable(&format!($($arg)*))) };
+}
+macro_rules! say {
+    ($($arg:tt)*) => { println!("{}", ferry::text::printable(&format!($($arg)*))) };
+}
+/// Text that ends its own lines (a report, a file's contents), escaped like `say!`.
+macro_rules! say_text {
+    ($text:expr) => {
+        print!("{}", ferry::text::printable(&$text))
+    };
+}
+/// JSON for scripts: serde escapes C0 controls, `json_safe` the rest (DEL, C1, bidi).
+macro_rules! json_text {
+    ($value:expr) => {
+        ferry::text::json_safe(&serde_json::to_string_pretty($value)?)
+    };
+}
+
 mod cli;
 mod cli_inventory;
+mod cli_map;
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -9,7 +32,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use cli::{Cli, Command, ExportArgs, ImportArgs, MapArgs, OutputArgs, RegistryArgs};
+use cli::{Cli, Command, ExportArgs, ImportArgs, OutputArgs, RegistryArgs};
 use cli::{InspectArgs, VerifyArgs};
 use ferry::export::since::Since;
 use ferry::progress::Mode;
@@ -21,7 +44,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            tell!("error: {e:#}");
             ExitCode::from(1)
         }
     }
@@ -31,7 +54,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Export(a) => export(a),
         Command::Import(a) => import(a),
-        Command::Map(a) => map(a),
+        Command::Map(a) => cli_map::run(a),
         Command::Verify(a) => verify(a),
         Command::Inspect(a) => inspect(a),
         Command::Inventory(a) => cli_inventory::run(a),
@@ -49,7 +72,7 @@ fn progress_mode(o: &OutputArgs) -> Mode {
 /// Builds a client; `--username` applies to `registry` only (DESIGN §1).
 fn client(a: &RegistryArgs, registry: Option<&str>) -> Result<Client> {
     if a.insecure_skip_tls_verify {
-        eprintln!("warning: --insecure-skip-tls-verify: TLS certificates are NOT verified; anyone on the path can read and alter this traffic");
+        tell!("warning: --insecure-skip-tls-verify: TLS certificates are NOT verified; anyone on the path can read and alter this traffic");
     }
     let credential = match (&a.username, a.password_stdin) {
         (Some(user), true) => {
@@ -157,10 +180,10 @@ fn export(a: ExportArgs) -> Result<ExitCode> {
     };
     let summary = ferry::export(&client, &opts)?;
     for w in &summary.warnings {
-        eprintln!("warning: {w}");
+        tell!("warning: {w}");
     }
     if a.out.json {
-        let json = serde_json::to_string_pretty(&summary)?;
+        let json = json_text!(&summary);
         if to_stdout {
             eprintln!("{json}");
         } else {
@@ -168,15 +191,15 @@ fn export(a: ExportArgs) -> Result<ExitCode> {
         }
     }
     if !a.out.quiet {
-        eprintln!("{}", summary.line());
+        tell!("{}", summary.line());
     }
     if !summary.failed.is_empty() {
-        eprintln!(
+        tell!(
             "error: {} image(s) failed (--keep-going exported the rest):",
             summary.failed.len()
         );
         for f in &summary.failed {
-            eprintln!("  {f}");
+            tell!("  {f}");
         }
         return Ok(ExitCode::from(1));
     }
@@ -216,136 +239,23 @@ fn import(a: ImportArgs) -> Result<ExitCode> {
     };
     let summary = ferry::import::import(&client, &opts)?;
     for w in &summary.warnings {
-        eprintln!("warning: {w}");
+        tell!("warning: {w}");
     }
     for m in &summary.moved_tags {
-        eprintln!("moved tag {}: {} -> {}", m.reference, m.old, m.new);
+        tell!("moved tag {}: {} -> {}", m.reference, m.old, m.new);
     }
     if a.out.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        println!("{}", json_text!(&summary));
     } else if a.dry_run {
         for (k, v) in &summary.mapping {
-            println!("{k} -> {v}");
+            say!("{k} -> {v}");
         }
     }
     if !a.out.quiet {
-        eprintln!("{}", summary.line());
+        tell!("{}", summary.line());
         if let Some(f) = &summary.mapping_file {
-            eprintln!("mapping written to {f}");
+            tell!("mapping written to {f}");
         }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn map(a: MapArgs) -> Result<ExitCode> {
-    use ferry::mapping::{Mapper, Scheme};
-    if a.from_mapping.is_some() {
-        return emit(&a, None, &[]);
-    }
-    let to = a.to.as_deref().context("--to PREFIX is required")?;
-    let mapper = match mapping_choice(&a.mapping) {
-        ferry::import::MappingChoice::Hashed => Mapper::new(to, Scheme::Hashed)?,
-        ferry::import::MappingChoice::Path => Mapper::new(to, Scheme::Path)?,
-        ferry::import::MappingChoice::File(f) => Mapper::from_file(to, &f)?,
-    };
-    let refs = a
-        .images
-        .iter()
-        .map(|i| Reference::parse(i))
-        .collect::<Result<Vec<_>, _>>()?;
-    if a.emit.is_some() {
-        return emit(&a, Some(&mapper), &refs);
-    }
-    mapper.check_all(refs.iter())?;
-    let mut out = serde_json::Map::new();
-    for (input, r) in a.images.iter().zip(&refs) {
-        let relocated = mapper.relocate(r)?;
-        if a.json {
-            out.insert(input.clone(), relocated.into());
-        } else {
-            println!("{relocated}");
-        }
-    }
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `ferry map --emit policy-json`: a signature policy for relocated repositories (DESIGN §6).
-fn emit(
-    a: &MapArgs,
-    mapper: Option<&ferry::mapping::Mapper>,
-    refs: &[Reference],
-) -> Result<ExitCode> {
-    use ferry::policy::{EmitKind, Relocations};
-    if a.emit.as_deref() != Some("policy-json") {
-        return emit_mirror(a, mapper, refs);
-    }
-    if a.insecure_target {
-        bail!("--insecure-target applies to --emit registries-conf only");
-    }
-    let kind: EmitKind = a.emit.as_deref().unwrap_or_default().parse()?;
-    match kind {
-        EmitKind::PolicyJson => {}
-    }
-    let key = a.key.as_deref().context(
-        "--emit policy-json needs --key cosign.pub: the public key signatures must verify with",
-    )?;
-    let key = ferry::policy::key_path(key)?;
-    let relocations = match (&a.from_mapping, mapper) {
-        (Some(f), _) => Relocations::from_mapping_file(f)?,
-        (None, Some(m)) => Relocations::from_mapper(m, refs)?,
-        (None, None) => bail!("give --from-mapping FILE, or --to PREFIX and images"),
-    };
-    let policy = ferry::policy::policy(&relocations, &key)?;
-    match &a.output {
-        Some(dir) => {
-            for p in policy.write_to(dir)? {
-                eprintln!("wrote {}", p.display());
-            }
-        }
-        None => {
-            print!("{}", policy.policy_json);
-            eprintln!(
-                "# registries.d fragment (e.g. /etc/containers/registries.d/{}):\n{}",
-                ferry::policy::REGISTRIES_D_FILE,
-                policy.registries_d
-            );
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `ferry map --emit kustomize|helm-values|registries-conf`: use the relocated images.
-fn emit_mirror(
-    a: &MapArgs,
-    mapper: Option<&ferry::mapping::Mapper>,
-    refs: &[Reference],
-) -> Result<ExitCode> {
-    use ferry::mirror::{MirrorKind, Options, Pairs};
-    let kind: MirrorKind = a.emit.as_deref().unwrap_or_default().parse()?;
-    if a.key.is_some() {
-        bail!("--key applies to --emit policy-json only");
-    }
-    if a.insecure_target && kind != MirrorKind::RegistriesConf {
-        bail!("--insecure-target applies to --emit registries-conf only");
-    }
-    let pairs = match (&a.from_mapping, mapper) {
-        (Some(f), _) => Pairs::from_mapping_file(f)?,
-        (None, Some(m)) => Pairs::from_mapper(m, refs)?,
-        (None, None) => bail!("give --from-mapping FILE, or --to PREFIX and images"),
-    };
-    let opts = Options {
-        insecure_target: a.insecure_target,
-    };
-    let text = ferry::mirror::render(kind, &pairs, opts)?;
-    match &a.output {
-        Some(dir) => eprintln!(
-            "wrote {}",
-            ferry::mirror::write_to(kind, &text, dir)?.display()
-        ),
-        None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -366,15 +276,15 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
     };
     let report = ferry::verify::verify(&opts)?;
     for w in &report.warnings {
-        eprintln!("warning: {w}");
+        tell!("warning: {w}");
     }
     for p in &report.problems {
-        eprintln!("error: {p}");
+        tell!("error: {p}");
     }
     if a.out.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", json_text!(&report));
     } else if !a.out.quiet || !report.ok {
-        print!("{}", report.text());
+        say_text!(report.text());
     }
     Ok(if report.ok {
         ExitCode::SUCCESS
@@ -387,12 +297,12 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
 fn inspect(a: InspectArgs) -> Result<ExitCode> {
     let info = ferry::inspect::inspect(&a.bundle)?;
     for p in &info.problems {
-        eprintln!("warning: {p}");
+        tell!("warning: {p}");
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
+        println!("{}", json_text!(&info));
     } else {
-        print!("{}", info.text());
+        say_text!(info.text());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::text::printable;
+
 /// How to report progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -95,14 +97,15 @@ impl Progress {
         self.done.load(Ordering::Relaxed)
     }
 
+    /// Every line goes out escaped: a note may carry names from a bundle (DESIGN §1).
     fn line(&self, msg: &str) {
-        eprintln!("{}: {msg}", self.label);
+        eprintln!("{}: {}", self.label, printable(msg));
     }
 
     /// A message that does not disturb the bar.
     pub fn note(&self, msg: &str) {
         match (&self.bar, self.mode) {
-            (Some(b), _) => b.println(format!("{}: {msg}", self.label)),
+            (Some(b), _) => b.println(format!("{}: {}", self.label, printable(msg))),
             (None, Mode::Quiet) => {}
             (None, _) => self.line(msg),
         }

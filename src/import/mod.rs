@@ -5,7 +5,9 @@ mod omitted;
 mod pipe;
 mod plan;
 mod push;
+mod readback;
 mod referrers;
+mod refusals;
 mod sparse;
 
 use std::collections::BTreeMap;
@@ -24,7 +26,7 @@ use crate::registry::{Client, RegistryError};
 pub use plan::{read_plan, ImageGraph};
 pub use push::BlobStats;
 use push::BlobWork;
-pub use sparse::SparsePolicy;
+pub use sparse::{SparsePolicy, SparseRefusal};
 
 /// How source names become target names.
 #[derive(Debug, Clone)]
@@ -69,7 +71,7 @@ pub enum ImportError {
         image: String,
         cause: Box<RegistryError>,
     },
-    #[error("{}", sparse_message(.0))]
+    #[error("{}", sparse::message(.0))]
     Sparse(Vec<SparseRefusal>),
     #[error("--no-overwrite: these tags already point at other content, nothing was pushed: {0}")]
     Overwrite(String),
@@ -77,44 +79,20 @@ pub enum ImportError {
     MappingFile { path: PathBuf, detail: String },
     #[error("{0}")]
     Omitted(String),
-}
-
-/// A sparse index the target registry would not take under `--sparse keep` (DESIGN §7).
-#[derive(Debug, Clone)]
-pub struct SparseRefusal {
-    pub image: String,
-    pub target: String,
-    pub digest: String,
-    /// The platforms absent from the bundle.
-    pub missing: String,
-    /// Whether the bundle recorded them as left out on purpose (`io.ferry.platforms`); a
-    /// foreign bundle (`ctr images export`) does not.
-    pub deliberate: bool,
-    /// The registry's answer.
-    pub answer: String,
-}
-
-fn sparse_message(refused: &[SparseRefusal]) -> String {
-    let each: Vec<String> = refused
-        .iter()
-        .map(|r| {
-            let why = if r.deliberate {
-                "were left out of the bundle on purpose"
-            } else {
-                "are absent from the bundle, not recorded as deliberate by the tool that wrote it"
-            };
-            format!(
-                "{}: {} refused the sparse index {} (platforms {} {why}): {}",
-                r.image, r.target, r.digest, r.missing, r.answer
-            )
-        })
-        .collect();
-    let what = if refused.len() == 1 {
-        "index".to_string()
-    } else {
-        format!("{} indexes", refused.len())
-    };
-    format!("{}. Everything else was pushed by digest and stays valid; no tag of a refused {what} was pushed. Ways out: a registry configured to accept indexes with absent children (distribution v3: validation.manifests.indexes.platforms), or --sparse strip (pushes a new index of the kept platforms, with a new digest; signatures over the original index will not verify)", each.join("; "))
+    #[error("registry {registry} refused the first push into repository {repository} ({answer}): this registry needs the repository (or its project) created first, as Harbor (projects), ECR (repositories) and Nexus (hosted repositories) do not create them on push; create {repository} there, or choose a --to prefix that exists, and check that the credentials may push to it (in full: {cause})")]
+    CreateFirst {
+        registry: String,
+        repository: String,
+        /// The refusal in short: `NAME_UNKNOWN to POST`, `HTTP 403 to HEAD`.
+        answer: String,
+        cause: Box<RegistryError>,
+    },
+    #[error("registry {registry} accepted the push but does not serve what was pushed when read back, so the import did not succeed: {}", .missing.join("; "))]
+    ReadBack {
+        registry: String,
+        /// One entry per manifest or tag: `repo:tag: not found (HEAD 404)`, tags first.
+        missing: Vec<String>,
+    },
 }
 
 /// A tag that pointed elsewhere before the import.
@@ -134,6 +112,8 @@ pub struct ImportSummary {
     pub manifests: usize,
     pub blobs: BlobStats,
     pub moved_tags: Vec<MovedTag>,
+    /// Manifests and tags read back after the push, each serving the digest pushed.
+    pub read_back: usize,
     /// Layers a differential bundle left out that its images use (checked in the target).
     pub omitted: usize,
     pub dry_run: bool,
@@ -150,9 +130,14 @@ impl ImportSummary {
             "imported"
         };
         format!(
-            "{verb} {} image(s): {} manifests; blobs {} uploaded ({}), {} mounted, {} already there; {:.1} s",
+            "{verb} {} image(s): {} manifests{}; blobs {} uploaded ({}), {} mounted, {} already there; {:.1} s",
             self.images,
             self.manifests,
+            if self.read_back > 0 {
+                format!(" ({} manifests and tags read back)", self.read_back)
+            } else {
+                String::new()
+            },
             self.blobs.uploaded,
             human(self.blobs.uploaded_bytes),
             self.blobs.mounted,
@@ -248,6 +233,7 @@ fn run(
         manifests,
         blobs: BlobStats::default(),
         moved_tags: Vec::new(),
+        read_back: 0,
         omitted: omitted::count(&prepared),
         dry_run: opts.dry_run,
         seconds: 0.0,
@@ -269,7 +255,9 @@ fn run(
     summary.blobs = omitted::add(push_blobs(&work, &progress)?, before);
     progress.finish();
     let pending = manifests::push_all_manifests(client, &prepared, opts.jobs)?;
-    referrers::update_fallback_tags(client, &pending)?;
+    let fallback = referrers::update_fallback_tags(client, &pending)?;
+    let pushed = readback::pushed(&prepared, fallback);
+    summary.read_back = readback::read_back(client, &pushed, opts.jobs)?;
     summary.mapping_file = Some(write_mapping(opts, &summary.mapping)?);
     summary.seconds = start.elapsed().as_secs_f64();
     Ok(summary)

@@ -14,7 +14,7 @@ use crate::layout::reader::Bundle;
 use crate::mapping::Mapper;
 use crate::progress::human;
 use crate::reference::Reference;
-use crate::registry::Client;
+use crate::registry::{Client, RegistryError, Target};
 
 /// One omitted layer and where it is needed.
 struct Need {
@@ -92,15 +92,22 @@ fn needs(prepared: &[Prepared], record: &OmittedRecord, mapper: &Mapper) -> Vec<
     by.into_values().collect()
 }
 
+/// Whether `r` has the layer with its size (DESIGN §4.3: a HEAD with another size is absent);
+/// a read, so asked without push scope (a sibling may be readable only).
+fn has(client: &Client, r: &Reference, n: &Need) -> Result<bool, RegistryError> {
+    let t = Target {
+        push: false,
+        ..target(r)
+    };
+    client.blob_exists(&t, &n.digest, n.size)
+}
+
 fn check_one(client: &Client, n: &Need) -> Result<Outcome, ImportError> {
     let mut have = None;
     let mut lack = Vec::new();
     let mut out = Outcome::default();
     for (repo, image) in &n.repos {
-        if client
-            .head_blob(repo, &n.digest)
-            .map_err(|e| registry_err(image, e))?
-        {
+        if has(client, repo, n).map_err(|e| registry_err(image, e))? {
             have.get_or_insert_with(|| repo.clone());
             out.existing += 1;
         } else {
@@ -114,7 +121,7 @@ fn check_one(client: &Client, n: &Need) -> Result<Outcome, ImportError> {
     let from = have.or_else(|| {
         n.candidates
             .iter()
-            .find(|c| client.head_blob(c, &n.digest).unwrap_or(false))
+            .find(|c| has(client, c, n).unwrap_or(false))
             .cloned()
     });
     for (repo, image) in lack {

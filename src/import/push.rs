@@ -5,6 +5,7 @@ use std::io::Read;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use super::refusals::{first_push, Answered};
 use super::ImportError;
 use crate::digest::Digest;
 use crate::layout::reader::Bundle;
@@ -71,21 +72,23 @@ fn wrap(w: &BlobWork, repo: &Reference, e: RegistryError) -> ImportError {
 }
 
 /// Gets one blob into every repository of `w`; `open` gives its bytes (again on a retry).
+/// `answered` knows the repositories that took a push already: a refusal of the first one
+/// says the repository must be created first.
 pub fn place_blob<'r>(
     client: &Client,
     w: &BlobWork,
     chunk: Option<u64>,
     open: &mut dyn FnMut() -> std::io::Result<Box<dyn Read + 'r>>,
     restartable: bool,
+    answered: &Answered,
 ) -> Result<Vec<BlobOutcome>, ImportError> {
     let mut have: Option<&Reference> = None;
     let mut outcomes = Vec::new();
     for repo in &w.repos {
         let t = target(repo);
-        if client
-            .blob_exists(&t, &w.digest)
-            .map_err(|e| wrap(w, repo, e))?
-        {
+        let fail = |e| first_push(answered, repo, e).unwrap_or_else(|e| wrap(w, repo, e));
+        if client.blob_exists(&t, &w.digest, w.size).map_err(fail)? {
+            answered.mark(repo);
             have.get_or_insert(repo);
             outcomes.push(BlobOutcome::Existed);
             continue;
@@ -96,6 +99,7 @@ pub fn place_blob<'r>(
                 .mount_blob(&t, &w.digest, &from.repository)
                 .unwrap_or(false)
             {
+                answered.mark(repo);
                 outcomes.push(BlobOutcome::Mounted);
                 continue;
             }
@@ -108,9 +112,10 @@ pub fn place_blob<'r>(
                     attempt += 1;
                     std::thread::sleep(client.backoff(attempt));
                 }
-                Err(e) => return Err(wrap(w, repo, e)),
+                Err(e) => return Err(fail(e)),
             }
         }
+        answered.mark(repo);
         have = Some(repo);
         outcomes.push(BlobOutcome::Uploaded);
     }
@@ -146,6 +151,7 @@ pub fn push_blobs(
     let stop = AtomicBool::new(false);
     let stats = Mutex::new(BlobStats::default());
     let first_error: Mutex<Option<ImportError>> = Mutex::new(None);
+    let answered = Answered::default();
     std::thread::scope(|s| {
         for _ in 0..jobs.max(1).min(order.len().max(1)) {
             s.spawn(|| loop {
@@ -162,7 +168,7 @@ pub fn push_blobs(
                         .map_err(|e| std::io::Error::other(e.to_string()))?;
                     Ok(Box::new(Counting { inner: r, progress }))
                 };
-                match place_blob(client, w, chunk, &mut open, true) {
+                match place_blob(client, w, chunk, &mut open, true, &answered) {
                     Ok(o) => count(&stats, w, &o),
                     Err(e) => {
                         stop.store(true, Ordering::Relaxed);
@@ -188,6 +194,7 @@ pub struct Streamed<'w> {
     work: &'w [BlobWork],
     stats: Mutex<BlobStats>,
     done: std::collections::BTreeSet<Digest>,
+    answered: Answered,
 }
 
 impl<'w> Streamed<'w> {
@@ -196,6 +203,7 @@ impl<'w> Streamed<'w> {
             work,
             stats: Mutex::new(BlobStats::default()),
             done: Default::default(),
+            answered: Answered::default(),
         }
     }
 
@@ -221,7 +229,7 @@ impl<'w> Streamed<'w> {
                 None => Err(std::io::Error::other("a streamed bundle cannot restart an upload mid-blob; run the import again (what was pushed is kept)")),
             }
         };
-        let o = place_blob(client, w, chunk, &mut open, false)?;
+        let o = place_blob(client, w, chunk, &mut open, false, &self.answered)?;
         count(&self.stats, w, &o);
         self.done.insert(d.clone());
         Ok(())

@@ -54,9 +54,13 @@ pub fn merge(existing: Option<&[u8]>, new: &[RawManifest]) -> Option<Vec<u8>> {
     changed.then(|| serde_json::to_vec(&index).unwrap_or_default())
 }
 
-/// Writes the fallback tags for every pending (repository, subject).
-pub fn update_fallback_tags(client: &Client, pending: &Pending) -> Result<usize, ImportError> {
-    let mut written = 0;
+/// Writes the fallback tags for every pending (repository, subject); what was written
+/// (repository, tag, digest of the new index), to be read back.
+pub fn update_fallback_tags(
+    client: &Client,
+    pending: &Pending,
+) -> Result<Vec<(Reference, String, Digest)>, ImportError> {
+    let mut written = Vec::new();
     for ((repo, subject), referrers) in pending {
         let tag = repo.with_tag(&digest_tag(subject));
         let err = |e: RegistryError| ImportError::Registry {
@@ -71,7 +75,7 @@ pub fn update_fallback_tags(client: &Client, pending: &Pending) -> Result<usize,
             client
                 .put_manifest(&target(repo), &digest_tag(subject), OCI_INDEX, &bytes)
                 .map_err(err)?;
-            written += 1;
+            written.push((repo.clone(), digest_tag(subject), Digest::sha256_of(&bytes)));
         }
     }
     Ok(written)

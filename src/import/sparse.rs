@@ -98,6 +98,45 @@ fn strip_index(
         .map_err(|e| ImportError::Bundle(e.to_string()))
 }
 
+/// A sparse index the target registry would not take under `--sparse keep` (DESIGN §7).
+#[derive(Debug, Clone)]
+pub struct SparseRefusal {
+    pub image: String,
+    pub target: String,
+    pub digest: String,
+    /// The platforms absent from the bundle.
+    pub missing: String,
+    /// Whether the bundle recorded them as left out on purpose (`io.ferry.platforms`); a
+    /// foreign bundle (`ctr images export`) does not.
+    pub deliberate: bool,
+    /// The registry's answer.
+    pub answer: String,
+}
+
+/// The one error for every refused sparse index, with the ways out.
+pub(super) fn message(refused: &[SparseRefusal]) -> String {
+    let each: Vec<String> = refused
+        .iter()
+        .map(|r| {
+            let why = if r.deliberate {
+                "were left out of the bundle on purpose"
+            } else {
+                "are absent from the bundle, not recorded as deliberate by the tool that wrote it"
+            };
+            format!(
+                "{}: {} refused the sparse index {} (platforms {} {why}): {}",
+                r.image, r.target, r.digest, r.missing, r.answer
+            )
+        })
+        .collect();
+    let what = if refused.len() == 1 {
+        "index".to_string()
+    } else {
+        format!("{} indexes", refused.len())
+    };
+    format!("{}. Everything else was pushed by digest and stays valid; no tag of a refused {what} was pushed. Ways out: a registry configured to accept indexes with absent children (distribution v3: validation.manifests.indexes.platforms), or --sparse strip (pushes a new index of the kept platforms, with a new digest; signatures over the original index will not verify)", each.join("; "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

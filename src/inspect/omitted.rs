@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 
-use super::size_text;
+use super::text::size_text;
 use crate::digest::Digest;
 use crate::layout::graph::Graph;
 use crate::layout::omitted::Summary;

@@ -1,5 +1,9 @@
 //! What can go wrong talking to a registry, with what a user needs to act on it.
 
+mod body;
+
+pub use body::{describe_body, error_codes};
+
 /// Errors from the registry client. Messages never contain credentials.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -83,15 +87,47 @@ pub enum RegistryError {
         detail: String,
         limit: usize,
     },
-    #[error("registry {host} refused manifest {repository}:{reference} (HTTP {status}): {detail}")]
+    #[error("registry {host} refused manifest {} (HTTP {status}): {detail}", at(.repository, .reference))]
     ManifestRejected {
         host: String,
         repository: String,
         reference: String,
         status: u16,
+        /// The answer, described: codes, messages and the blobs they name (`detail`).
         detail: String,
-        /// Digests named by MANIFEST_BLOB_UNKNOWN errors.
-        missing: Vec<String>,
+        /// The OCI error codes of the answer (`MANIFEST_BLOB_UNKNOWN`, `DENIED`, …).
+        codes: Vec<String>,
+    },
+    /// An error answer to a push request (blob HEAD, POST, PUT, PATCH), with its codes so the
+    /// importer can tell "this repository does not exist" from other refusals. (`url` names
+    /// the repository; one more field would make every `Result` of this error larger.)
+    #[error("registry {host} answered HTTP {status} to {method} {url}{detail}")]
+    PushRefused {
+        host: String,
+        method: String,
+        url: String,
+        status: u16,
+        codes: Vec<String>,
+        detail: String,
+    },
+    /// An answer that breaks the distribution protocol, such as a `201 Created` to a POST
+    /// that asked no mount: taking it at its word would report a blob that was never sent.
+    #[error("registry {host} broke the distribution protocol for {what} in repository {repository}: {detail}")]
+    Protocol {
+        host: String,
+        repository: String,
+        what: String,
+        detail: String,
+    },
+    /// An answer from a server other than the registry (an upload `Location` elsewhere); its
+    /// body is not quoted, since it may be anything, a token service's tokens included.
+    #[error("registry {host} sent ferry to another server for {method} {url}: {other} answered HTTP {status} (its answer is not shown, since it did not come from the registry)")]
+    Elsewhere {
+        host: String,
+        other: String,
+        method: String,
+        url: String,
+        status: u16,
     },
     #[error("the token for {host} expired during a streamed upload")]
     TokenExpired { host: String },
@@ -114,7 +150,9 @@ impl RegistryError {
             RegistryError::Unreachable { .. }
             | RegistryError::Io { .. }
             | RegistryError::TokenExpired { .. } => true,
-            RegistryError::Status { status, .. } => {
+            RegistryError::Status { status, .. }
+            | RegistryError::PushRefused { status, .. }
+            | RegistryError::Elsewhere { status, .. } => {
                 *status >= 500 || *status == 408 || *status == 429
             }
             _ => false,
@@ -122,46 +160,11 @@ impl RegistryError {
     }
 }
 
-/// Summarises an OCI error body (`{"errors":[{"code","message"}]}`) for a message.
-pub fn describe_body(body: &[u8]) -> String {
-    #[derive(serde::Deserialize)]
-    struct Body {
-        errors: Vec<Item>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Item {
-        #[serde(default)]
-        code: String,
-        #[serde(default)]
-        message: String,
-    }
-    if let Ok(b) = serde_json::from_slice::<Body>(body) {
-        let parts: Vec<String> = b
-            .errors
-            .iter()
-            .map(|e| format!("{} {}", e.code, e.message).trim().to_string())
-            .collect();
-        if !parts.is_empty() {
-            return parts.join("; ");
-        }
-    }
-    let text: String = String::from_utf8_lossy(body)
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
-    text.trim().to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn describes_oci_error_bodies() {
-        let b =
-            br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
-        assert_eq!(describe_body(b), "MANIFEST_UNKNOWN manifest unknown");
-        assert_eq!(describe_body(b"404 page not found\n"), "404 page not found");
+/// `repo@sha256:…` for a digest, `repo:tag` for a tag.
+fn at(repository: &str, reference: &str) -> String {
+    if reference.contains(':') {
+        format!("{repository}@{reference}")
+    } else {
+        format!("{repository}:{reference}")
     }
 }

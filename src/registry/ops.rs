@@ -200,6 +200,17 @@ impl Client {
             return self.open_foreign(digest, urls, &range);
         }
         if status != 200 && status != 206 {
+            let url = url.split('?').next().unwrap_or(&url).to_string();
+            if host != t.host {
+                // Another server's answer (a redirect target) is never quoted (DESIGN §1).
+                return Err(RegistryError::Elsewhere {
+                    host: r.registry.clone(),
+                    other: host,
+                    method: "GET".into(),
+                    url,
+                    status,
+                });
+            }
             let body = read_limited(&mut resp, 64 * 1024, &host, "error body").unwrap_or_default();
             if status == 404 {
                 return Err(RegistryError::NotFound {
@@ -208,13 +219,7 @@ impl Client {
                     detail: describe_body(&body),
                 });
             }
-            return Err(status_error(
-                &host,
-                "GET",
-                url.split('?').next().unwrap_or(&url).to_string(),
-                status,
-                &body,
-            ));
+            return Err(status_error(&host, "GET", url, status, &body));
         }
         let length = header(&resp, "content-length").and_then(|v| v.parse().ok());
         Ok(BlobStream {

@@ -6,8 +6,11 @@ use std::io::Read;
 use ureq::http::Response;
 use ureq::Body;
 
+use super::error::error_codes;
 use super::{describe_body, header, transport, Client, Payload, RegistryError, Target};
 use crate::digest::{Digest, HoldbackReader};
+
+mod check;
 
 /// How a blob got into the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,13 +37,18 @@ fn body_text(resp: &mut Response<Body>) -> Vec<u8> {
     out
 }
 
+fn without_query(url: &str) -> String {
+    url.split('?').next().unwrap_or(url).to_string()
+}
+
 fn status_err(t: &Target, method: &str, url: &str, status: u16, body: &[u8]) -> RegistryError {
     let d = describe_body(body);
-    RegistryError::Status {
+    RegistryError::PushRefused {
         host: t.registry.to_string(),
         method: method.into(),
-        url: url.split('?').next().unwrap_or(url).to_string(),
+        url: without_query(url),
         status,
+        codes: error_codes(body),
         detail: if d.is_empty() {
             String::new()
         } else {
@@ -53,6 +61,45 @@ fn status_err(t: &Target, method: &str, url: &str, status: u16, body: &[u8]) -> 
 struct Session {
     location: String,
     chunk_min: Option<u64>,
+}
+
+/// What an upload POST opened.
+enum Started {
+    /// 201: the blob is there (a mount, when one was asked).
+    Mounted,
+    Session(Session),
+}
+
+/// An answer, and the server it came from when that is not the registry.
+struct Answer {
+    resp: Response<Body>,
+    url: String,
+    elsewhere: Option<String>,
+}
+
+impl Answer {
+    fn status(&self) -> u16 {
+        self.resp.status().as_u16()
+    }
+
+    /// The error for an answer that is not a success: the registry's own body is described;
+    /// another server's is never quoted (it may be a token service handing out tokens).
+    fn error(mut self, t: &Target, method: &str) -> RegistryError {
+        let status = self.status();
+        match self.elsewhere {
+            Some(other) => RegistryError::Elsewhere {
+                host: t.registry.into(),
+                other,
+                method: method.into(),
+                url: without_query(&self.url),
+                status,
+            },
+            None => {
+                let b = body_text(&mut self.resp);
+                status_err(t, method, &self.url, status, &b)
+            }
+        }
+    }
 }
 
 impl Client {
@@ -81,49 +128,58 @@ impl Client {
         location: &str,
         headers: &[(&str, String)],
         body: &mut Payload,
-    ) -> Result<Response<Body>, RegistryError> {
+    ) -> Result<Answer, RegistryError> {
         let (target, local) = self.local_path(t, location);
         if local {
-            self.send(t, method, &target, headers, body)
-        } else {
+            let resp = self.send(t, method, &target, headers, body)?;
+            return Ok(Answer {
+                resp,
+                url: target,
+                elsewhere: None,
+            });
+        }
+        let other = transport::url_host(&target).to_string();
+        let resp =
             self.raw(method, &target, headers, body)
                 .map_err(|e| RegistryError::Unreachable {
-                    host: transport::url_host(&target).into(),
-                    url: target.split('?').next().unwrap_or("").into(),
+                    host: other.clone(),
+                    url: without_query(&target),
                     detail: e.to_string(),
-                })
-        }
+                })?;
+        Ok(Answer {
+            resp,
+            url: target,
+            elsewhere: Some(other),
+        })
     }
 
-    /// Does the target repository have this blob?
-    pub fn blob_exists(&self, t: &Target, d: &Digest) -> Result<bool, RegistryError> {
-        let path = format!("/v2/{}/blobs/{d}", t.repository);
-        let resp = self.send_retrying(t, "HEAD", &path, &[], &[])?;
-        match resp.status().as_u16() {
-            200 | 307 | 302 => Ok(true),
-            404 => Ok(false),
-            s => Err(status_err(t, "HEAD", &path, s, &[])),
-        }
-    }
-
-    fn start_upload(&self, t: &Target, query: &str) -> Result<Result<Session, ()>, RegistryError> {
+    /// POSTs an upload: `from` asks for a mount from that repository.
+    fn post_upload(
+        &self,
+        t: &Target,
+        d: &Digest,
+        from: Option<&str>,
+    ) -> Result<Started, RegistryError> {
+        let query = match from {
+            Some(f) => format!("?mount={d}&from={}", super::percent_encode(f)),
+            None => String::new(),
+        };
         let path = format!("/v2/{}/blobs/uploads/{query}", t.repository);
         // Not retried here: the caller restarts the whole upload (POST and PUT) on a transient
         // failure, so retries do not multiply.
         let mut resp = self.send(t, "POST", &path, &[], &mut Payload::Empty)?;
         match resp.status().as_u16() {
-            201 => Ok(Err(())),
+            201 => Ok(Started::Mounted),
             202 => {
-                let location = header(&resp, "location").ok_or_else(|| RegistryError::Status {
+                let location = header(&resp, "location").ok_or_else(|| RegistryError::Protocol {
                     host: t.registry.into(),
-                    method: "POST".into(),
-                    url: path.clone(),
-                    status: 202,
-                    detail: " without a Location header".into(),
+                    repository: t.repository.into(),
+                    what: format!("blob {d}"),
+                    detail: format!("it answered 202 to POST {} without a Location header, so there is nowhere to send the blob", without_query(&path)),
                 })?;
                 let chunk_min =
                     header(&resp, "oci-chunk-min-length").and_then(|v| v.trim().parse().ok());
-                Ok(Ok(Session {
+                Ok(Started::Session(Session {
                     location,
                     chunk_min,
                 }))
@@ -135,11 +191,28 @@ impl Client {
         }
     }
 
+    /// Opens an upload session. A `201` here is a protocol error (DESIGN §4.3): the POST asked
+    /// no mount and carried no bytes, so "created" cannot be true, and trusting it would report
+    /// a blob that was never sent.
+    fn open_session(&self, t: &Target, d: &Digest) -> Result<Session, RegistryError> {
+        match self.post_upload(t, d, None)? {
+            Started::Session(s) => Ok(s),
+            Started::Mounted => Err(RegistryError::Protocol {
+                host: t.registry.into(),
+                repository: t.repository.into(),
+                what: format!("blob {d}"),
+                detail: format!("it answered 201 Created to POST /v2/{}/blobs/uploads/, which asked no mount: no upload session was opened and no byte of the blob was sent, so ferry does not count it as uploaded", t.repository),
+            }),
+        }
+    }
+
     /// Mounts a blob from another repository of the same registry; false when the registry
     /// did not (202: an upload session was opened instead, which is simply abandoned).
     pub fn mount_blob(&self, t: &Target, d: &Digest, from: &str) -> Result<bool, RegistryError> {
-        let query = format!("?mount={d}&from={}", super::percent_encode(from));
-        Ok(self.start_upload(t, &query)?.is_err())
+        Ok(matches!(
+            self.post_upload(t, d, Some(from))?,
+            Started::Mounted
+        ))
     }
 
     /// Uploads a blob from `open()` (called again for each restart), checking its digest while
@@ -158,9 +231,7 @@ impl Client {
             what: format!("blob {d} for {}", t.repository),
             source: e,
         };
-        let Ok(session) = self.start_upload(t, "")? else {
-            return Ok(());
-        };
+        let session = self.open_session(t, d)?;
         let chunk = match (chunk, session.chunk_min) {
             (Some(c), Some(m)) => Some(c.max(m)),
             (c, m) => c.or(m),
@@ -187,21 +258,16 @@ impl Client {
             &hdrs,
             &mut Payload::Stream(&mut reader, size),
         );
-        let mut resp = refused(t, d, &reader, sent)?;
-        match resp.status().as_u16() {
+        let answer = refused(t, d, &reader, sent)?;
+        match answer.status() {
             201 | 204 => Ok(()),
             413 => {
-                let Ok(session) = self.start_upload(t, "")? else {
-                    return Ok(());
-                };
+                let session = self.open_session(t, d)?;
                 let mut reader = HoldbackReader::new(open().map_err(io)?, d.clone(), size);
                 let c = session.chunk_min.unwrap_or(16 << 20).max(1 << 20);
                 self.upload_chunks(t, d, size, c, session, &mut reader)
             }
-            s => {
-                let b = body_text(&mut resp);
-                Err(status_err(t, "PUT", &loc, s, &b))
-            }
+            _ => Err(answer.error(t, "PUT")),
         }
     }
 
@@ -229,18 +295,11 @@ impl Client {
                 &hdrs,
                 &mut Payload::Stream(&mut part, n),
             );
-            let mut resp = refused(t, d, reader, answer)?;
-            if resp.status().as_u16() != 202 {
-                let b = body_text(&mut resp);
-                return Err(status_err(
-                    t,
-                    "PATCH",
-                    &s.location,
-                    resp.status().as_u16(),
-                    &b,
-                ));
+            let answer = refused(t, d, reader, answer)?;
+            if answer.status() != 202 {
+                return Err(answer.error(t, "PATCH"));
             }
-            s.location = header(&resp, "location").unwrap_or(s.location);
+            s.location = header(&answer.resp, "location").unwrap_or(s.location);
             sent += n;
         }
         let loc = format!(
@@ -248,13 +307,10 @@ impl Client {
             s.location,
             if s.location.contains('?') { '&' } else { '?' }
         );
-        let mut resp = self.send_at(t, "PUT", &loc, &[], &mut Payload::Empty)?;
-        match resp.status().as_u16() {
+        let answer = self.send_at(t, "PUT", &loc, &[], &mut Payload::Empty)?;
+        match answer.status() {
             201 | 204 => Ok(()),
-            st => {
-                let b = body_text(&mut resp);
-                Err(status_err(t, "PUT", &loc, st, &b))
-            }
+            _ => Err(answer.error(t, "PUT")),
         }
     }
 
@@ -286,7 +342,7 @@ impl Client {
                     reference: reference.into(),
                     status: s,
                     detail: describe_body(&b),
-                    missing: missing_blobs(&b),
+                    codes: error_codes(&b),
                 })
             }
         }
@@ -299,8 +355,8 @@ fn refused<R: Read>(
     t: &Target,
     d: &Digest,
     reader: &HoldbackReader<R>,
-    sent: Result<Response<Body>, RegistryError>,
-) -> Result<Response<Body>, RegistryError> {
+    sent: Result<Answer, RegistryError>,
+) -> Result<Answer, RegistryError> {
     match (sent, reader.failure()) {
         (Err(_), Some(why)) => Err(RegistryError::Integrity {
             host: t.registry.into(),
@@ -309,23 +365,4 @@ fn refused<R: Read>(
         }),
         (r, _) => r,
     }
-}
-
-/// The digests a `MANIFEST_BLOB_UNKNOWN` answer names.
-pub fn missing_blobs(body: &[u8]) -> Vec<String> {
-    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-    v["errors"]
-        .as_array()
-        .map(|errs| {
-            errs.iter()
-                .filter(|e| e["code"] == "MANIFEST_BLOB_UNKNOWN" || e["code"] == "BLOB_UNKNOWN")
-                .filter_map(|e| {
-                    e["detail"]
-                        .as_str()
-                        .map(str::to_string)
-                        .or_else(|| e["detail"]["digest"].as_str().map(str::to_string))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }

@@ -1,10 +1,12 @@
 //! The human-readable form of a verify report. Problems are not in it: the binary prints them
-//! on stderr, one `error:` line each.
+//! on stderr, one `error:` line each. Names, types and reasons that come from the bundle are
+//! escaped (DESIGN §1), so none can start a line of its own ("verify: OK").
 
 use std::fmt::Write;
 
 use super::VerifyReport;
 use crate::progress::human;
+use crate::text::escape;
 
 impl VerifyReport {
     /// The report as text, one fact per line, ending with the verdict.
@@ -38,7 +40,10 @@ impl VerifyReport {
                 let _ = writeln!(
                     s,
                     "  not checked: {} layer {} ({}): {}",
-                    n.image, n.layer, n.media_type, n.reason
+                    escape(&n.image),
+                    n.layer,
+                    escape(&n.media_type),
+                    escape(&n.reason)
                 );
             }
         }
@@ -50,18 +55,20 @@ impl VerifyReport {
         }
         for i in &self.images {
             let verdict = if i.ok { "ok" } else { "PROBLEMS" };
-            let _ = writeln!(s, "image {}  {}  {verdict}", i.reference, i.digest);
+            let reference = escape(&i.reference);
+            let _ = writeln!(s, "image {reference}  {}  {verdict}", i.digest);
             for a in &i.absent {
-                let _ = writeln!(s, "  absent on purpose: {a}");
+                let _ = writeln!(s, "  absent on purpose: {}", escape(a));
             }
             for a in &i.absent_unrecorded {
-                let _ = writeln!(s, "  absent, not recorded as deliberate: {a}");
+                let _ = writeln!(s, "  absent, not recorded as deliberate: {}", escape(a));
             }
             for o in &i.omitted {
                 let _ = writeln!(s, "  layer omitted on purpose (differential): {o}");
             }
             for m in &i.signatures {
-                let _ = writeln!(s, "  {} {}: {}", m.what, m.digest, m.signature);
+                let (what, signature) = (escape(&m.what), escape(&m.signature.to_string()));
+                let _ = writeln!(s, "  {what} {}: {signature}", m.digest);
             }
         }
         let _ = writeln!(s, "attached artifacts: {}", self.attached);
