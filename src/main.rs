@@ -80,6 +80,7 @@ fn client(a: &RegistryArgs, registry: Option<&str>) -> Result<Client> {
             plain_http: a.plain_http.clone(),
             ca_files: a.ca_file.clone(),
             insecure_skip_tls_verify: a.insecure_skip_tls_verify,
+            timeout: a.timeout,
         },
         credential,
         retries: a.retries,

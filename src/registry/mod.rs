@@ -8,6 +8,7 @@ mod error;
 mod ops;
 pub mod push;
 pub mod referrers;
+pub mod stall;
 mod token;
 pub mod transport;
 
@@ -22,6 +23,7 @@ use ureq::{Body, SendBody};
 pub use credentials::{CliCredential, Credential};
 pub use error::{describe_body, RegistryError};
 pub use ops::{BlobStream, Repository};
+pub use stall::StallTimeout;
 pub use transport::TransportOptions;
 
 use auth::{parse_challenge, TokenCache};

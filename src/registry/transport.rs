@@ -20,6 +20,8 @@ pub struct TransportOptions {
     pub ca_files: Vec<PathBuf>,
     /// Skip certificate verification entirely (warned about on stderr by the caller).
     pub insecure_skip_tls_verify: bool,
+    /// `--timeout`: the stall window of every attempt.
+    pub timeout: super::StallTimeout,
 }
 
 /// The two agents: one that may use a proxy, one that never does (loopback).
