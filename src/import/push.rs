@@ -108,7 +108,7 @@ pub fn place_blob<'r>(
                     attempt += 1;
                     std::thread::sleep(client.backoff(attempt));
                 }
-                Err(e) => return Err(wrap(w, repo, e)),
+                Err(e) => return Err(wrap(w, repo, e.after_attempts(attempt + 1))),
             }
         }
         have = Some(repo);

@@ -9,6 +9,14 @@ pub enum RegistryError {
         url: String,
         detail: String,
     },
+    #[error("{what} from {host}: {} in {} (--timeout {timeout}), {attempts} attempt{}", .stall, .timeout.seconds(), if *.attempts == 1 { "" } else { "s" })]
+    TimedOut {
+        host: String,
+        what: String,
+        stall: super::stall::Stall,
+        timeout: super::StallTimeout,
+        attempts: u32,
+    },
     #[error("TLS certificate of {host} is not trusted: {detail}. If this registry uses a private CA, pass --ca-file CA.pem (or, at your own risk, --insecure-skip-tls-verify)")]
     Certificate { host: String, detail: String },
     #[error("authentication to {host} failed{repo}: {detail}")]
@@ -82,6 +90,7 @@ impl RegistryError {
     pub fn is_transient(&self) -> bool {
         match self {
             RegistryError::Unreachable { .. }
+            | RegistryError::TimedOut { .. }
             | RegistryError::Io { .. }
             | RegistryError::TokenExpired { .. } => true,
             RegistryError::Status { status, .. } => {
@@ -90,6 +99,39 @@ impl RegistryError {
             _ => false,
         }
     }
+
+    /// The same error, saying how many attempts it took (a timeout's message counts them).
+    pub fn after_attempts(mut self, n: u32) -> Self {
+        if let RegistryError::TimedOut { attempts, .. } = &mut self {
+            *attempts = n;
+        }
+        self
+    }
+}
+
+/// What a request was about, for messages: `manifest v1 of team/app`, `blob sha256:… of x`.
+pub(crate) fn what_of(method: &str, url: &str) -> String {
+    let path = match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => url,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    if let Some(rest) = path.strip_prefix("/v2/") {
+        for (kind, what) in [
+            ("/manifests/", "manifest"),
+            ("/blobs/uploads/", "blob upload to"),
+            ("/blobs/", "blob"),
+            ("/referrers/", "referrers of"),
+        ] {
+            if let Some((repo, r)) = rest.rsplit_once(kind) {
+                return match what {
+                    "blob upload to" => format!("{what} {repo}"),
+                    _ => format!("{what} {r} of {repo}"),
+                };
+            }
+        }
+    }
+    format!("{method} {path}")
 }
 
 /// Summarises an OCI error body (`{"errors":[{"code","message"}]}`) for a message.
@@ -133,5 +175,22 @@ mod tests {
             br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{}}]}"#;
         assert_eq!(describe_body(b), "MANIFEST_UNKNOWN manifest unknown");
         assert_eq!(describe_body(b"404 page not found\n"), "404 page not found");
+    }
+
+    #[test]
+    fn names_what_a_request_was_about() {
+        assert_eq!(
+            what_of("GET", "/v2/team/app/manifests/v1"),
+            "manifest v1 of team/app"
+        );
+        assert_eq!(
+            what_of("GET", "https://r:5000/v2/a/blobs/sha256:ab?x=1"),
+            "blob sha256:ab of a"
+        );
+        assert_eq!(
+            what_of("PUT", "/v2/a/b/blobs/uploads/u1?digest=sha256:ab"),
+            "blob upload to a/b"
+        );
+        assert_eq!(what_of("GET", "https://auth.io/token?s=1"), "GET /token");
     }
 }

@@ -127,7 +127,7 @@ impl Client {
             b = b.header(*k, v.as_str());
         }
         let agent = self.agents.for_host(&host);
-        let result = match body {
+        let sent = match body {
             Payload::Empty => agent.run(b.body(SendBody::none()).map_err(ureq::Error::from)?),
             Payload::Bytes(bytes) => {
                 let b = b.header("Content-Length", bytes.len().to_string());
@@ -141,7 +141,30 @@ impl Client {
                 )
             }
         };
-        result
+        // Every body, whoever reads it, is watched for a stall.
+        let timeout = self.opts.transport.timeout;
+        sent.map(|resp| resp.map(|body| stall::guard(body, timeout)))
+    }
+
+    /// A failed exchange as a registry error: a stall names the window, anything else is a
+    /// host that cannot be reached.
+    pub(crate) fn net_error(
+        &self,
+        host: &str,
+        method: &str,
+        url: &str,
+        e: &ureq::Error,
+    ) -> RegistryError {
+        match stall::of_request(e) {
+            Some(stall) => RegistryError::TimedOut {
+                host: host.to_string(),
+                what: error::what_of(method, url),
+                stall,
+                timeout: self.opts.transport.timeout,
+                attempts: 1,
+            },
+            None => unreachable(host, url, e),
+        }
     }
 
     /// Sends to `https://host` or falls back to `http://` as DESIGN §1 allows, caching the
@@ -169,21 +192,23 @@ impl Client {
                     detail: e.to_string(),
                 })
             }
+            // A server that does not answer a TLS hello would not answer http either: only an
+            // answer that is not TLS is a reason to fall back.
             Err(e)
                 if scheme == "https"
                     && known.is_none()
                     && is_loopback(host)
+                    && stall::of_request(&e).is_none()
                     && !matches!(body, Payload::Stream(..)) =>
             {
                 let url = format!("http://{host}{path}");
                 let r = self
                     .raw(method, &url, headers, body)
-                    .map_err(|e2| unreachable(host, &url, &e2))?;
+                    .map_err(|e2| self.net_error(host, method, &url, &e2))?;
                 lock(&self.schemes).insert(host.to_string(), "http");
-                let _ = e;
                 Ok(r)
             }
-            Err(e) => Err(unreachable(host, &url, &e)),
+            Err(e) => Err(self.net_error(host, method, &url, &e)),
         }
     }
 
@@ -275,6 +300,7 @@ impl Client {
                 Err(_) => return result,
             };
             if attempt >= self.opts.retries {
+                let result = result.map_err(|e| e.after_attempts(attempt + 1));
                 if let Ok(r) = &result {
                     if r.status().as_u16() == 429 {
                         return Err(RegistryError::RateLimited {

@@ -187,11 +187,7 @@ impl Client {
                 self.send_retrying(&t, "GET", &rel, &range, &[])?
             } else {
                 self.raw("GET", &url, &range, &mut Payload::Empty)
-                    .map_err(|e| RegistryError::Unreachable {
-                        host: next_host.clone(),
-                        url: url.split('?').next().unwrap_or(&url).into(),
-                        detail: e.to_string(),
-                    })?
+                    .map_err(|e| self.net_error(&next_host, "GET", &url, &e))?
             };
             host = next_host;
         }

@@ -87,11 +87,7 @@ impl Client {
             self.send(t, method, &target, headers, body)
         } else {
             self.raw(method, &target, headers, body)
-                .map_err(|e| RegistryError::Unreachable {
-                    host: transport::url_host(&target).into(),
-                    url: target.split('?').next().unwrap_or("").into(),
-                    detail: e.to_string(),
-                })
+                .map_err(|e| self.net_error(transport::url_host(&target), method, &target, &e))
         }
     }
 

@@ -7,8 +7,8 @@ use base64::Engine;
 
 use super::auth::{Challenge, TokenKey};
 use super::{
-    describe_body, lock, percent_encode, transport, unreachable, Client, Credential, Payload,
-    RegistryError, Target,
+    describe_body, lock, percent_encode, transport, Client, Credential, Payload, RegistryError,
+    Target,
 };
 
 impl Client {
@@ -100,7 +100,7 @@ impl Client {
         let realm_host = transport::url_host(&key.realm).to_string();
         let mut resp = self
             .raw("GET", &url, &headers, &mut Payload::Empty)
-            .map_err(|e| unreachable(&realm_host, &key.realm, &e))?;
+            .map_err(|e| self.net_error(&realm_host, "GET", &key.realm, &e))?;
         let status = resp.status().as_u16();
         if status == 401 || status == 403 {
             return Err(RegistryError::Auth {

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 use ureq::{Agent, Proxy};
@@ -68,18 +67,14 @@ impl Agents {
         }
         let tls = tls.build();
         let build = |proxy: Option<Proxy>| {
-            Agent::config_builder()
+            let b = Agent::config_builder()
                 .http_status_as_error(false)
                 .max_redirects(0)
                 .tls_config(tls.clone())
                 .proxy(proxy)
                 .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
-                .timeout_connect(Some(Duration::from_secs(30)))
-                .timeout_recv_response(Some(Duration::from_secs(300)))
-                .timeout_recv_body(None)
-                .max_idle_connections_per_host(16)
-                .build()
-                .new_agent()
+                .max_idle_connections_per_host(16);
+            super::stall::apply(b, opts.timeout).build().new_agent()
         };
         Ok(Agents {
             direct: build(None),
