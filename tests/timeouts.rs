@@ -8,6 +8,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
+use common::http_proxy::{Fault, HttpProxy, Rule};
 use common::measure::{assert_bounded_failure, run_measured, Measured};
 use common::misbehave::{black_hole, Act, Front};
 use common::tarball::members;
@@ -107,6 +108,12 @@ fn a_stall_that_happens_once_is_retried_and_the_bundle_is_identical() {
     let front = Front::start(&reg.host);
     let layer = img.layers[0].digest();
     front.rule("GET", "/manifests/v1", Act::Silent, 1);
+    front.rule(
+        "GET",
+        "/manifests/",
+        Act::Drip(Duration::from_millis(300)),
+        1,
+    );
     front.rule("GET", layer, Act::Stall(1 << 20), 1);
     front.rule(
         "GET",
@@ -118,7 +125,7 @@ fn a_stall_that_happens_once_is_retried_and_the_bundle_is_identical() {
     let out = dir.path().join("b.tar");
     let m = export(&front.addr, "t/once", &out, &[]);
     assert_eq!(m.code, Some(0), "{}", m.stderr);
-    eprintln!("export with three stalls: {:?}", m.elapsed);
+    eprintln!("export with four stalls: {:?}", m.elapsed);
     let mut want = img.blob_digests();
     want.push(img.digest().to_string());
     want.sort();
@@ -152,10 +159,43 @@ fn a_stall_that_happens_once_is_retried_and_the_bundle_is_identical() {
     ];
     args.extend(FLAGS);
     let m = run_measured(ferry_cmd(&args), Duration::from_secs(60));
-    assert_eq!(m.code, Some(0), "{}", m.stderr);
+    assert_eq!(m.code, Some(0), "{}\n{:?}", m.stderr, front.seen());
     eprintln!("import with a silent PUT: {:?}", m.elapsed);
     let repo = format!("team/t-once-{:x}", md5::compute(source.as_bytes()));
     for d in img.blob_digests() {
         assert_eq!(digest(&get_blob(&dst.host, &repo, &d)), d);
+    }
+}
+
+#[test]
+fn only_statuses_that_may_change_are_retried() {
+    let reg = Registry::start();
+    image(&reg, "t/status", 30);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.tar");
+    for (status, tries) in [(501, 1), (505, 1), (504, 3), (408, 3)] {
+        let proxy = HttpProxy::start(&reg.host);
+        proxy.rule(Rule::new(
+            None,
+            "/manifests/v1",
+            Fault::Status(status, None),
+            100,
+        ));
+        let image = format!("{}/t/status:v1", proxy.addr);
+        let o = ferry(&[
+            "export",
+            &image,
+            "-o",
+            out.to_str().unwrap(),
+            "--retries",
+            "2",
+        ]);
+        assert_failure(&o, &[&image, &status.to_string()]);
+        let seen = proxy
+            .seen()
+            .iter()
+            .filter(|(_, t, _)| t.contains("/manifests/v1"))
+            .count();
+        assert_eq!(seen, tries, "HTTP {status}: {}", stderr(&o));
     }
 }

@@ -93,9 +93,7 @@ impl RegistryError {
             | RegistryError::TimedOut { .. }
             | RegistryError::Io { .. }
             | RegistryError::TokenExpired { .. } => true,
-            RegistryError::Status { status, .. } => {
-                *status >= 500 || *status == 408 || *status == 429
-            }
+            RegistryError::Status { status, .. } => super::retry::is_retryable_status(*status),
             _ => false,
         }
     }

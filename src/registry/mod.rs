@@ -8,6 +8,7 @@ mod error;
 mod ops;
 pub mod push;
 pub mod referrers;
+pub mod retry;
 pub mod stall;
 mod token;
 pub mod transport;
@@ -37,7 +38,7 @@ pub struct ClientOptions {
     pub credential: Option<CliCredential>,
     /// Attempts after the first for transient failures.
     pub retries: u32,
-    /// First backoff delay; doubles per attempt.
+    /// Ceiling of the first (jittered) backoff delay; doubles per attempt.
     pub backoff: Duration,
 }
 
@@ -263,7 +264,8 @@ impl Client {
         Ok(resp)
     }
 
-    /// `send` with bounded retries and backoff for transient failures, 5xx and 429.
+    /// `send` with bounded retries and jittered backoff for transient failures and the
+    /// statuses of `retry::is_retryable_status`.
     pub fn send_retrying(
         &self,
         t: &Target,
@@ -294,7 +296,9 @@ impl Client {
                         None => Some(self.backoff(attempt)),
                     }
                 }
-                Ok(r) if r.status().as_u16() >= 500 => Some(self.backoff(attempt)),
+                Ok(r) if retry::is_retryable_status(r.status().as_u16()) => {
+                    Some(self.backoff(attempt))
+                }
                 Ok(_) => return result,
                 Err(e) if e.is_transient() => Some(self.backoff(attempt)),
                 Err(_) => return result,
@@ -318,9 +322,9 @@ impl Client {
         }
     }
 
-    /// Delay before retry number `attempt` (0-based), doubling up to 8 s.
+    /// Delay before retry number `attempt` (0-based): jittered, doubling up to 8 s.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        (self.opts.backoff * 2u32.saturating_pow(attempt.min(6))).min(Duration::from_secs(8))
+        retry::backoff(self.opts.backoff, attempt)
     }
 
     pub fn retries(&self) -> u32 {

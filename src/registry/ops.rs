@@ -6,6 +6,7 @@ use std::io::Read;
 use ureq::http::Response;
 use ureq::Body;
 
+use super::stall::{Stall, StallError};
 use super::{describe_body, header, transport, Client, Payload, RegistryError, Target};
 use crate::digest::Digest;
 use crate::manifest::{RawManifest, ACCEPT, MAX_MANIFEST_SIZE};
@@ -33,10 +34,19 @@ pub(super) fn read_limited(
         .as_reader()
         .take(limit.saturating_add(1))
         .read_to_end(&mut out)
-        .map_err(|e| RegistryError::Io {
-            host: host.into(),
-            what: what.into(),
-            source: e,
+        .map_err(|e| match StallError::of_io(&e) {
+            Some(s) => RegistryError::TimedOut {
+                host: host.into(),
+                what: what.into(),
+                stall: s.stall,
+                timeout: s.timeout,
+                attempts: 1,
+            },
+            None => RegistryError::Io {
+                host: host.into(),
+                what: what.into(),
+                source: e,
+            },
         })?;
     if u64::try_from(out.len()).map_or(true, |n| n > limit) {
         return Err(RegistryError::TooLarge {
@@ -82,6 +92,27 @@ impl Client {
     /// GETs a manifest or index by tag or digest and checks its bytes against the digest asked
     /// for, else against `Docker-Content-Digest`.
     pub fn get_manifest(&self, r: &Reference) -> Result<RawManifest, RegistryError> {
+        // A body that breaks off is fetched again, like a request that failed (which
+        // send_retrying already retried: those are not retried twice).
+        let body_failed = |e: &RegistryError| match e {
+            RegistryError::Io { .. } => true,
+            RegistryError::TimedOut { stall, .. } => matches!(stall, Stall::Body | Stall::Slow),
+            _ => false,
+        };
+        let mut attempt = 0;
+        loop {
+            match self.get_manifest_once(r) {
+                Err(e) if body_failed(&e) && attempt < self.opts.retries => {
+                    attempt += 1;
+                    std::thread::sleep(self.backoff(attempt));
+                }
+                Err(e) if body_failed(&e) => return Err(e.after_attempts(attempt + 1)),
+                other => return other,
+            }
+        }
+    }
+
+    fn get_manifest_once(&self, r: &Reference) -> Result<RawManifest, RegistryError> {
         let t = target(r);
         let what = format!("manifest {r}");
         let path = format!("/v2/{}/manifests/{}", r.repository, r.manifest_reference());
