@@ -129,6 +129,12 @@ impl Client {
         }
         let agent = self.agents.for_host(&host);
         let sent = match body {
+            // An empty POST/PUT/PATCH says `Content-Length: 0`: ureq would send an empty
+            // chunked body, which some registries and proxies refuse or misread.
+            Payload::Empty if matches!(method, "POST" | "PUT" | "PATCH") => {
+                let b = b.header("Content-Length", "0");
+                agent.run(b.body(&[][..]).map_err(ureq::Error::from)?)
+            }
             Payload::Empty => agent.run(b.body(SendBody::none()).map_err(ureq::Error::from)?),
             Payload::Bytes(bytes) => {
                 let b = b.header("Content-Length", bytes.len().to_string());
