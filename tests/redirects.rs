@@ -44,6 +44,7 @@ fn a_redirect_from_https_to_http_is_refused() {
         .unwrap_or_default();
     assert_failure(&o, &[&image, &reg.host, "https", "http://", "downgrade"]);
     assert!(!layer.is_empty(), "the error names no blob: {}", stderr(&o));
+    eprintln!("{}", stderr(&o).trim());
     // The presigned URL's signature stays out of the output.
     assert!(!stderr(&o).contains("X-Amz-Signature"), "{}", stderr(&o));
     assert!(!out.exists());
@@ -66,6 +67,7 @@ fn a_redirect_loop_ends_at_the_limit() {
     let image = format!("{}/r/loop:v1", proxy.addr);
     let o = ferry(&["export", &image, "-o", out.to_str().unwrap()]);
     assert_failure(&o, &[&image, layer, "more than 10 redirects"]);
+    eprintln!("{}", stderr(&o).trim());
     let hops = proxy
         .seen()
         .iter()

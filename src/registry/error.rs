@@ -39,6 +39,14 @@ pub enum RegistryError {
         status: u16,
         detail: String,
     },
+    #[error("{what} on {host}: {why} (Location {to}, in answer to {from})")]
+    Location {
+        host: String,
+        what: String,
+        from: String,
+        to: String,
+        why: String,
+    },
     #[error("registry {host} is rate limiting requests (429 TOOMANYREQUESTS){detail}; wait and retry, or log in (docker login / --username) to get a higher limit")]
     RateLimited { host: String, detail: String },
     #[error("{what} from {host} failed verification: {detail}")]

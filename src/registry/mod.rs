@@ -5,8 +5,10 @@
 pub mod auth;
 pub mod credentials;
 mod error;
+pub mod location;
 mod ops;
 pub mod push;
+mod redirect;
 pub mod referrers;
 pub mod retry;
 pub mod stall;

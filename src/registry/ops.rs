@@ -6,8 +6,10 @@ use std::io::Read;
 use ureq::http::Response;
 use ureq::Body;
 
+use super::location;
+use super::redirect::Landed;
 use super::stall::{Stall, StallError};
-use super::{describe_body, header, transport, Client, Payload, RegistryError, Target};
+use super::{describe_body, header, Client, Payload, RegistryError, Target};
 use crate::digest::Digest;
 use crate::manifest::{RawManifest, ACCEPT, MAX_MANIFEST_SIZE};
 use crate::reference::Reference;
@@ -196,35 +198,17 @@ impl Client {
         } else {
             vec![]
         };
-        let mut resp = self.send_retrying(&t, "GET", &path, &range, &[])?;
-        let mut url = format!("{}://{}{path}", self.scheme(t.host), t.host);
-        let mut host = t.host.to_string();
-        for _ in 0..10 {
-            let s = resp.status().as_u16();
-            if !matches!(s, 301 | 302 | 303 | 307 | 308) {
-                break;
-            }
-            let Some(loc) = header(&resp, "location") else {
-                break;
-            };
-            url = transport::resolve_location(&url, &loc);
-            let next_host = transport::url_host(&url).to_string();
-            resp = if next_host == t.host {
-                // Same origin: the registry's own credentials still apply.
-                let rel = url
-                    .split_once(t.host)
-                    .map(|(_, p)| p.to_string())
-                    .unwrap_or_default();
-                self.send_retrying(&t, "GET", &rel, &range, &[])?
-            } else {
-                self.raw("GET", &url, &range, &mut Payload::Empty)
-                    .map_err(|e| self.net_error(&next_host, "GET", &url, &e))?
-            };
-            host = next_host;
-        }
+        let what = format!("blob {digest} of {}", r.repository);
+        let resp = self.send_retrying(&t, "GET", &path, &range, &[])?;
+        let url = format!("{}://{}{path}", self.scheme(t.host), t.host);
+        let Landed {
+            mut resp,
+            url,
+            host,
+        } = self.follow_redirects(&t, &what, resp, url, &range)?;
         let status = resp.status().as_u16();
         if status == 404 && !urls.is_empty() {
-            return self.open_foreign(digest, urls, &range);
+            return self.open_foreign(&t, digest, urls, &range);
         }
         if status != 200 && status != 206 {
             let body = read_limited(&mut resp, 64 * 1024, &host, "error body").unwrap_or_default();
@@ -238,7 +222,7 @@ impl Client {
             return Err(status_error(
                 &host,
                 "GET",
-                url.split('?').next().unwrap_or(&url).to_string(),
+                location::without_query(&url).to_string(),
                 status,
                 &body,
             ));
@@ -254,6 +238,7 @@ impl Client {
 
     fn open_foreign(
         &self,
+        t: &Target,
         digest: &Digest,
         urls: &[String],
         range: &[(&str, String)],
@@ -263,20 +248,28 @@ impl Client {
             .iter()
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
         {
-            let host = transport::url_host(u).to_string();
-            match self.raw("GET", u, range, &mut Payload::Empty) {
-                Ok(resp) if matches!(resp.status().as_u16(), 200 | 206) => {
-                    let length = header(&resp, "content-length").and_then(|v| v.parse().ok());
-                    let partial = resp.status().as_u16() == 206;
+            let what = format!("non-distributable blob {digest}");
+            let landed = self
+                .raw("GET", u, range, &mut Payload::Empty)
+                .map_err(|e| e.to_string())
+                .and_then(|resp| {
+                    self.follow_redirects(t, &what, resp, u.clone(), range)
+                        .map_err(|e| e.to_string())
+                });
+            let shown = location::without_query(u);
+            match landed {
+                Ok(l) if matches!(l.resp.status().as_u16(), 200 | 206) => {
+                    let length = header(&l.resp, "content-length").and_then(|v| v.parse().ok());
+                    let partial = l.resp.status().as_u16() == 206;
                     return Ok(BlobStream {
-                        reader: Box::new(resp.into_body().into_reader()),
+                        reader: Box::new(l.resp.into_body().into_reader()),
                         length,
-                        served_by: host,
+                        served_by: l.host,
                         partial,
                     });
                 }
-                Ok(resp) => last = Some(format!("{u}: HTTP {}", resp.status().as_u16())),
-                Err(e) => last = Some(format!("{u}: {e}")),
+                Ok(l) => last = Some(format!("{shown}: HTTP {}", l.resp.status().as_u16())),
+                Err(e) => last = Some(format!("{shown}: {e}")),
             }
         }
         Err(RegistryError::NotFound {

@@ -6,7 +6,7 @@ use std::io::Read;
 use ureq::http::Response;
 use ureq::Body;
 
-use super::{describe_body, header, transport, Client, Payload, RegistryError, Target};
+use super::{describe_body, header, location, Client, Payload, RegistryError, Target};
 use crate::digest::{Digest, HoldbackReader};
 
 /// How a blob got into the target.
@@ -49,45 +49,53 @@ fn status_err(t: &Target, method: &str, url: &str, status: u16, body: &[u8]) -> 
     }
 }
 
-/// An upload session: the `Location` to send the next request to.
+/// An upload session: the absolute URL to send the next request to.
 struct Session {
     location: String,
     chunk_min: Option<u64>,
 }
 
 impl Client {
-    /// Path (with query) on `t.host` of a `Location`, or None when it points elsewhere.
-    fn local_path(&self, t: &Target, location: &str) -> (String, bool) {
-        let url = transport::resolve_location(
-            &format!("{}://{}/", self.scheme(t.host), t.host),
-            location,
-        );
-        let host = transport::url_host(&url);
-        if host == t.host {
-            let path = url
-                .split_once(host)
-                .map(|(_, p)| p.to_string())
-                .unwrap_or_default();
-            (path, true)
-        } else {
-            (url, false)
-        }
+    /// The next URL of an upload session: the `Location` of `resp`, resolved against the URL
+    /// `url` that `resp` answered (RFC 3986: `u1` after a POST to `…/uploads/` is
+    /// `…/uploads/u1`), http(s) only and never down to http.
+    fn next_location(
+        &self,
+        t: &Target,
+        method: &str,
+        url: &str,
+        resp: &Response<Body>,
+    ) -> Result<Option<String>, RegistryError> {
+        let Some(loc) = header(resp, "location") else {
+            return Ok(None);
+        };
+        location::follow(url, &loc)
+            .map(Some)
+            .map_err(|why| RegistryError::Location {
+                host: t.registry.into(),
+                what: format!("{method} {}", location::without_query(url)),
+                from: location::without_query(url).into(),
+                to: location::without_query(&location::resolve(url, loc.trim())).into(),
+                why: why.to_string(),
+            })
     }
 
+    /// Sends to an absolute session URL: with the registry's credentials on its own origin,
+    /// without them anywhere else.
     fn send_at(
         &self,
         t: &Target,
         method: &str,
-        location: &str,
+        url: &str,
         headers: &[(&str, String)],
         body: &mut Payload,
     ) -> Result<Response<Body>, RegistryError> {
-        let (target, local) = self.local_path(t, location);
-        if local {
-            self.send(t, method, &target, headers, body)
+        let (scheme, host) = location::origin(url);
+        if host == t.host && scheme == self.scheme(t.host) {
+            self.send(t, method, &location::path_and_query(url), headers, body)
         } else {
-            self.raw(method, &target, headers, body)
-                .map_err(|e| self.net_error(transport::url_host(&target), method, &target, &e))
+            self.raw(method, url, headers, body)
+                .map_err(|e| self.net_error(host, method, url, &e))
         }
     }
 
@@ -107,10 +115,12 @@ impl Client {
         // Not retried here: the caller restarts the whole upload (POST and PUT) on a transient
         // failure, so retries do not multiply.
         let mut resp = self.send(t, "POST", &path, &[], &mut Payload::Empty)?;
+        let url = format!("{}://{}{path}", self.scheme(t.host), t.host);
         match resp.status().as_u16() {
             201 => Ok(Err(())),
             202 => {
-                let location = header(&resp, "location").ok_or_else(|| RegistryError::Status {
+                let location = self.next_location(t, "POST", &url, &resp)?;
+                let location = location.ok_or_else(|| RegistryError::Status {
                     host: t.registry.into(),
                     method: "POST".into(),
                     url: path.clone(),
@@ -236,7 +246,9 @@ impl Client {
                     &b,
                 ));
             }
-            s.location = header(&resp, "location").unwrap_or(s.location);
+            if let Some(next) = self.next_location(t, "PATCH", &s.location, &resp)? {
+                s.location = next;
+            }
             sent += n;
         }
         let loc = format!(
