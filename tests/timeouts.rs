@@ -99,6 +99,7 @@ fn a_registry_that_accepts_and_never_answers_fails_within_the_timeout() {
     // The same over plain http: the request is sent, no answer comes.
     let m = export(&addr, "t/silent", &out, &["--plain-http", &addr]);
     assert_bounded_failure(&m, bound(), 512, &[&image, "no response", SAYS]);
+    assert!(m.elapsed >= TIMEOUT * (RETRIES + 1), "{:?}", m.elapsed);
 }
 
 #[test]
