@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use ferry::registry::StallTimeout;
 
 /// ferry carries container images across an air gap, byte for byte.
 #[derive(Debug, Parser)]
@@ -52,9 +53,14 @@ pub struct RegistryArgs {
     /// Read the password (or token) from standard input.
     #[arg(long = "password-stdin", requires = "username")]
     pub password_stdin: bool,
-    /// Retries for transient failures (connection errors, 5xx, 429).
+    /// Retries for transient failures (connection errors, timeouts, 408, 429, 500, 502, 503,
+    /// 504), after jittered exponential backoff.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub retries: u32,
+    /// An attempt fails when no response arrives, or under 1 KiB of body, within this long
+    /// (`60s`, `500ms`, `2m`, plain seconds); it is retried like any transient fault.
+    #[arg(long, default_value = "60s", value_name = "DURATION", value_parser = StallTimeout::parse)]
+    pub timeout: StallTimeout,
 }
 
 /// Output settings.

@@ -104,6 +104,7 @@ fn client(a: &RegistryArgs, registry: Option<&str>) -> Result<Client> {
             ca_files: a.ca_file.clone(),
             cert_dir: a.cert_dir.clone(),
             insecure_skip_tls_verify: a.insecure_skip_tls_verify,
+            timeout: a.timeout,
         },
         credential,
         retries: a.retries,

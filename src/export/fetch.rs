@@ -11,6 +11,7 @@ use super::ExportError;
 use crate::digest::Hasher;
 use crate::layout::writer::TempOutput;
 use crate::progress::Progress;
+use crate::registry::stall::StallError;
 use crate::registry::Client;
 
 const BUF: usize = 256 * 1024;
@@ -27,16 +28,29 @@ fn blob_err(src: &BlobSource, detail: String) -> ExportError {
     }
 }
 
-/// Why one attempt at a blob stopped; `transient` failures are retried from where they cut.
-struct Failure {
-    transient: bool,
-    error: Box<ExportError>,
+/// Why one attempt at a blob stopped: a cut or stalled body is retried from where it stopped.
+enum Failure {
+    /// The body broke off: why, and which host was sending it.
+    Cut {
+        why: String,
+        host: String,
+    },
+    Fatal(Box<ExportError>),
 }
 
-fn fail(transient: bool, error: ExportError) -> Failure {
-    Failure {
-        transient,
-        error: Box::new(error),
+fn fail(error: ExportError) -> Failure {
+    Failure::Fatal(Box::new(error))
+}
+
+/// Why a body read failed: a stall names the window, anything else is a cut connection.
+fn cut(e: &std::io::Error, host: &str) -> Failure {
+    let why = match StallError::of_io(e) {
+        Some(s) => s.to_string(),
+        None => format!("download cut: {e}"),
+    };
+    Failure::Cut {
+        why,
+        host: host.to_string(),
     }
 }
 
@@ -59,7 +73,7 @@ impl Download<'_> {
             .client
             .open_blob(&src.from, &src.digest, &src.urls, self.pos)
             // open_blob already retried the request itself: only a cut body is retried here.
-            .map_err(|e| fail(false, ExportError::registry(&src.image, e)))?;
+            .map_err(|e| fail(ExportError::registry(&src.image, e)))?;
         let mut reader = stream.reader;
         // The server may ignore Range (200, whole body): skip what we already have.
         let mut skip = if stream.partial { 0 } else { self.pos };
@@ -71,7 +85,7 @@ impl Download<'_> {
             };
             if len != expected {
                 let msg = format!("{} answered Content-Length {len}, but the manifest says {} bytes (the registry is serving different content)", stream.served_by, src.size);
-                return Err(fail(false, blob_err(src, msg)));
+                return Err(fail(blob_err(src, msg)));
             }
         }
         loop {
@@ -79,13 +93,7 @@ impl Download<'_> {
                 Ok(0) => return Ok(()),
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    let msg = format!(
-                        "download from {} cut after {} bytes: {e}",
-                        stream.served_by, self.pos
-                    );
-                    return Err(fail(true, blob_err(src, msg)));
-                }
+                Err(e) => return Err(cut(&e, &stream.served_by)),
             };
             let s = skip.min(n as u64) as usize;
             skip -= s as u64;
@@ -98,14 +106,14 @@ impl Download<'_> {
                     "{} sent more than the {} bytes the manifest lists",
                     stream.served_by, src.size
                 );
-                return Err(fail(false, blob_err(src, msg)));
+                return Err(fail(blob_err(src, msg)));
             }
             self.hasher.update(chunk);
-            sink(self.pos, chunk).map_err(|e| fail(false, e))?;
+            sink(self.pos, chunk).map_err(fail)?;
             self.pos += chunk.len() as u64;
             self.progress.add(chunk.len() as u64);
             if self.stop.load(Ordering::Relaxed) {
-                return Err(fail(false, ExportError::Cancelled));
+                return Err(fail(ExportError::Cancelled));
             }
         }
     }
@@ -146,11 +154,25 @@ pub fn download(
                 );
                 return Err(blob_err(src, msg));
             }
-            Err(f) if f.transient && failures < client.retries() => {
+            Err(Failure::Cut { why, .. }) if failures < client.retries() => {
                 failures += 1;
-                progress.note(&format!("retrying {} ({})", src.digest.short(), f.error));
+                progress.note(&format!("retrying {} ({why})", src.digest.short()));
             }
-            Err(f) => return Err(*f.error),
+            Err(Failure::Cut { why, host }) => {
+                let from = if host == src.from.registry || host == src.from.api_host() {
+                    String::new()
+                } else {
+                    format!(" from {host}")
+                };
+                let msg = format!(
+                    "{why}, {} attempts ({} of {} bytes arrived{from})",
+                    failures + 1,
+                    d.pos,
+                    src.size
+                );
+                return Err(blob_err(src, msg));
+            }
+            Err(Failure::Fatal(e)) => return Err(*e),
         }
         std::thread::sleep(client.backoff(failures));
     }

@@ -112,7 +112,7 @@ pub fn place_blob<'r>(
                     attempt += 1;
                     std::thread::sleep(client.backoff(attempt));
                 }
-                Err(e) => return Err(fail(e)),
+                Err(e) => return Err(fail(e.after_attempts(attempt + 1))),
             }
         }
         answered.mark(repo);

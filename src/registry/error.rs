@@ -13,6 +13,14 @@ pub enum RegistryError {
         url: String,
         detail: String,
     },
+    #[error("{what} from {host}: {} in {} (--timeout {timeout}), {attempts} attempt{}", .stall, .timeout.seconds(), if *.attempts == 1 { "" } else { "s" })]
+    TimedOut {
+        host: String,
+        what: String,
+        stall: super::stall::Stall,
+        timeout: super::StallTimeout,
+        attempts: u32,
+    },
     #[error("TLS certificate of {host} is not trusted: {detail}. If this registry uses a private CA, put it in /etc/containers/certs.d/{host}/ca.crt or pass --ca-file CA.pem or --cert-dir DIR (or, at your own risk, --insecure-skip-tls-verify)")]
     Certificate { host: String, detail: String },
     #[error("{host} requires a client certificate (mutual TLS): put client.cert and client.key in /etc/docker/certs.d/{host}/ or --cert-dir DIR")]
@@ -64,6 +72,14 @@ pub enum RegistryError {
         url: String,
         status: u16,
         detail: String,
+    },
+    #[error("{what} on {host}: {why} (Location {to}, in answer to {from})")]
+    Location {
+        host: String,
+        what: String,
+        from: String,
+        to: String,
+        why: String,
     },
     #[error("registry {host} is rate limiting requests (429 TOOMANYREQUESTS){detail}; wait and retry, or log in (docker login / --username) to get a higher limit")]
     RateLimited { host: String, detail: String },
@@ -148,16 +164,48 @@ impl RegistryError {
     pub fn is_transient(&self) -> bool {
         match self {
             RegistryError::Unreachable { .. }
+            | RegistryError::TimedOut { .. }
             | RegistryError::Io { .. }
             | RegistryError::TokenExpired { .. } => true,
             RegistryError::Status { status, .. }
             | RegistryError::PushRefused { status, .. }
-            | RegistryError::Elsewhere { status, .. } => {
-                *status >= 500 || *status == 408 || *status == 429
-            }
+            | RegistryError::Elsewhere { status, .. } => super::retry::is_retryable_status(*status),
             _ => false,
         }
     }
+
+    /// The same error, saying how many attempts it took (a timeout's message counts them).
+    pub fn after_attempts(mut self, n: u32) -> Self {
+        if let RegistryError::TimedOut { attempts, .. } = &mut self {
+            *attempts = n;
+        }
+        self
+    }
+}
+
+/// What a request was about, for messages: `manifest v1 of team/app`, `blob sha256:… of x`.
+pub(crate) fn what_of(method: &str, url: &str) -> String {
+    let path = match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => url,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    if let Some(rest) = path.strip_prefix("/v2/") {
+        for (kind, what) in [
+            ("/manifests/", "manifest"),
+            ("/blobs/uploads/", "blob upload to"),
+            ("/blobs/", "blob"),
+            ("/referrers/", "referrers of"),
+        ] {
+            if let Some((repo, r)) = rest.rsplit_once(kind) {
+                return match what {
+                    "blob upload to" => format!("{what} {repo}"),
+                    _ => format!("{what} {r} of {repo}"),
+                };
+            }
+        }
+    }
+    format!("{method} {path}")
 }
 
 /// `repo@sha256:…` for a digest, `repo:tag` for a tag.
@@ -166,5 +214,27 @@ fn at(repository: &str, reference: &str) -> String {
         format!("{repository}@{reference}")
     } else {
         format!("{repository}:{reference}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_what_a_request_was_about() {
+        assert_eq!(
+            what_of("GET", "/v2/team/app/manifests/v1"),
+            "manifest v1 of team/app"
+        );
+        assert_eq!(
+            what_of("GET", "https://r:5000/v2/a/blobs/sha256:ab?x=1"),
+            "blob sha256:ab of a"
+        );
+        assert_eq!(
+            what_of("PUT", "/v2/a/b/blobs/uploads/u1?digest=sha256:ab"),
+            "blob upload to a/b"
+        );
+        assert_eq!(what_of("GET", "https://auth.io/token?s=1"), "GET /token");
     }
 }

@@ -5,9 +5,13 @@
 pub mod auth;
 pub mod credentials;
 mod error;
+pub mod location;
 mod ops;
 pub mod push;
+mod redirect;
 pub mod referrers;
+pub mod retry;
+pub mod stall;
 mod tls;
 mod token;
 pub mod transport;
@@ -23,6 +27,7 @@ use ureq::{Body, SendBody};
 pub use credentials::{CliCredential, Credential};
 pub use error::{describe_body, RegistryError};
 pub use ops::{BlobStream, Repository};
+pub use stall::StallTimeout;
 pub use transport::TransportOptions;
 
 use auth::{parse_challenge, TokenCache};
@@ -37,7 +42,7 @@ pub struct ClientOptions {
     pub credential: Option<CliCredential>,
     /// Attempts after the first for transient failures.
     pub retries: u32,
-    /// First backoff delay; doubles per attempt.
+    /// Ceiling of the first (jittered) backoff delay; doubles per attempt.
     pub backoff: Duration,
 }
 
@@ -131,7 +136,13 @@ impl Client {
             .agents
             .for_host(&host)
             .map_err(|e| ureq::Error::Other(Box::new(e)))?;
-        let result = match body {
+        let sent = match body {
+            // An empty POST/PUT/PATCH says `Content-Length: 0`: ureq would send an empty
+            // chunked body, which some registries and proxies refuse or misread.
+            Payload::Empty if matches!(method, "POST" | "PUT" | "PATCH") => {
+                let b = b.header("Content-Length", "0");
+                agent.run(b.body(&[][..]).map_err(ureq::Error::from)?)
+            }
             Payload::Empty => agent.run(b.body(SendBody::none()).map_err(ureq::Error::from)?),
             Payload::Bytes(bytes) => {
                 let b = b.header("Content-Length", bytes.len().to_string());
@@ -145,7 +156,30 @@ impl Client {
                 )
             }
         };
-        result
+        // Every body, whoever reads it, is watched for a stall.
+        let timeout = self.opts.transport.timeout;
+        sent.map(|resp| resp.map(|body| stall::guard(body, timeout)))
+    }
+
+    /// A failed exchange as a registry error: a stall names the window, anything else is a
+    /// host that cannot be reached.
+    pub(crate) fn net_error(
+        &self,
+        host: &str,
+        method: &str,
+        url: &str,
+        e: &ureq::Error,
+    ) -> RegistryError {
+        match stall::of_request(e) {
+            Some(stall) => RegistryError::TimedOut {
+                host: host.to_string(),
+                what: error::what_of(method, url),
+                stall,
+                timeout: self.opts.transport.timeout,
+                attempts: 1,
+            },
+            None => unreachable(host, url, e),
+        }
     }
 
     /// Sends to `https://host` or falls back to `http://` as DESIGN §1 allows, caching the
@@ -169,21 +203,23 @@ impl Client {
                 Ok(r)
             }
             Err(e) if scheme == "https" && is_tls_error(&e) => Err(self.agents.tls_error(host, &e)),
+            // A server that does not answer a TLS hello would not answer http either: only an
+            // answer that is not TLS is a reason to fall back.
             Err(e)
                 if scheme == "https"
                     && known.is_none()
                     && is_loopback(host)
+                    && stall::of_request(&e).is_none()
                     && !matches!(body, Payload::Stream(..)) =>
             {
                 let url = format!("http://{host}{path}");
                 let r = self
                     .raw(method, &url, headers, body)
-                    .map_err(|e2| unreachable(host, &url, &e2))?;
+                    .map_err(|e2| self.net_error(host, method, &url, &e2))?;
                 lock(&self.schemes).insert(host.to_string(), "http");
-                let _ = e;
                 Ok(r)
             }
-            Err(e) => Err(unreachable(host, &url, &e)),
+            Err(e) => Err(self.net_error(host, method, &url, &e)),
         }
     }
 
@@ -238,7 +274,8 @@ impl Client {
         Ok(resp)
     }
 
-    /// `send` with bounded retries and backoff for transient failures, 5xx and 429.
+    /// `send` with bounded retries and jittered backoff for transient failures and the
+    /// statuses of `retry::is_retryable_status`.
     pub fn send_retrying(
         &self,
         t: &Target,
@@ -269,12 +306,15 @@ impl Client {
                         None => Some(self.backoff(attempt)),
                     }
                 }
-                Ok(r) if r.status().as_u16() >= 500 => Some(self.backoff(attempt)),
+                Ok(r) if retry::is_retryable_status(r.status().as_u16()) => {
+                    Some(self.backoff(attempt))
+                }
                 Ok(_) => return result,
                 Err(e) if e.is_transient() => Some(self.backoff(attempt)),
                 Err(_) => return result,
             };
             if attempt >= self.opts.retries {
+                let result = result.map_err(|e| e.after_attempts(attempt + 1));
                 if let Ok(r) = &result {
                     if r.status().as_u16() == 429 {
                         return Err(RegistryError::RateLimited {
@@ -292,9 +332,9 @@ impl Client {
         }
     }
 
-    /// Delay before retry number `attempt` (0-based), doubling up to 8 s.
+    /// Delay before retry number `attempt` (0-based): jittered, doubling up to 8 s.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        (self.opts.backoff * 2u32.saturating_pow(attempt.min(6))).min(Duration::from_secs(8))
+        retry::backoff(self.opts.backoff, attempt)
     }
 
     pub fn retries(&self) -> u32 {

@@ -6,7 +6,10 @@ use std::io::Read;
 use ureq::http::Response;
 use ureq::Body;
 
-use super::{describe_body, header, transport, Client, Payload, RegistryError, Target};
+use super::location;
+use super::redirect::Landed;
+use super::stall::{Stall, StallError};
+use super::{describe_body, header, Client, Payload, RegistryError, Target};
 use crate::digest::Digest;
 use crate::manifest::{RawManifest, ACCEPT, MAX_MANIFEST_SIZE};
 use crate::reference::Reference;
@@ -33,10 +36,19 @@ pub(super) fn read_limited(
         .as_reader()
         .take(limit.saturating_add(1))
         .read_to_end(&mut out)
-        .map_err(|e| RegistryError::Io {
-            host: host.into(),
-            what: what.into(),
-            source: e,
+        .map_err(|e| match StallError::of_io(&e) {
+            Some(s) => RegistryError::TimedOut {
+                host: host.into(),
+                what: what.into(),
+                stall: s.stall,
+                timeout: s.timeout,
+                attempts: 1,
+            },
+            None => RegistryError::Io {
+                host: host.into(),
+                what: what.into(),
+                source: e,
+            },
         })?;
     if u64::try_from(out.len()).map_or(true, |n| n > limit) {
         return Err(RegistryError::TooLarge {
@@ -82,6 +94,27 @@ impl Client {
     /// GETs a manifest or index by tag or digest and checks its bytes against the digest asked
     /// for, else against `Docker-Content-Digest`.
     pub fn get_manifest(&self, r: &Reference) -> Result<RawManifest, RegistryError> {
+        // A body that breaks off is fetched again, like a request that failed (which
+        // send_retrying already retried: those are not retried twice).
+        let body_failed = |e: &RegistryError| match e {
+            RegistryError::Io { .. } => true,
+            RegistryError::TimedOut { stall, .. } => matches!(stall, Stall::Body | Stall::Slow),
+            _ => false,
+        };
+        let mut attempt = 0;
+        loop {
+            match self.get_manifest_once(r) {
+                Err(e) if body_failed(&e) && attempt < self.opts.retries => {
+                    attempt += 1;
+                    std::thread::sleep(self.backoff(attempt));
+                }
+                Err(e) if body_failed(&e) => return Err(e.after_attempts(attempt + 1)),
+                other => return other,
+            }
+        }
+    }
+
+    fn get_manifest_once(&self, r: &Reference) -> Result<RawManifest, RegistryError> {
         let t = target(r);
         let what = format!("manifest {r}");
         let path = format!("/v2/{}/manifests/{}", r.repository, r.manifest_reference());
@@ -165,39 +198,17 @@ impl Client {
         } else {
             vec![]
         };
-        let mut resp = self.send_retrying(&t, "GET", &path, &range, &[])?;
-        let mut url = format!("{}://{}{path}", self.scheme(t.host), t.host);
-        let mut host = t.host.to_string();
-        for _ in 0..10 {
-            let s = resp.status().as_u16();
-            if !matches!(s, 301 | 302 | 303 | 307 | 308) {
-                break;
-            }
-            let Some(loc) = header(&resp, "location") else {
-                break;
-            };
-            url = transport::resolve_location(&url, &loc);
-            let next_host = transport::url_host(&url).to_string();
-            resp = if next_host == t.host {
-                // Same origin: the registry's own credentials still apply.
-                let rel = url
-                    .split_once(t.host)
-                    .map(|(_, p)| p.to_string())
-                    .unwrap_or_default();
-                self.send_retrying(&t, "GET", &rel, &range, &[])?
-            } else {
-                self.raw("GET", &url, &range, &mut Payload::Empty)
-                    .map_err(|e| RegistryError::Unreachable {
-                        host: next_host.clone(),
-                        url: url.split('?').next().unwrap_or(&url).into(),
-                        detail: e.to_string(),
-                    })?
-            };
-            host = next_host;
-        }
+        let what = format!("blob {digest} of {}", r.repository);
+        let resp = self.send_retrying(&t, "GET", &path, &range, &[])?;
+        let url = format!("{}://{}{path}", self.scheme(t.host), t.host);
+        let Landed {
+            mut resp,
+            url,
+            host,
+        } = self.follow_redirects(&t, &what, resp, url, &range)?;
         let status = resp.status().as_u16();
         if status == 404 && !urls.is_empty() {
-            return self.open_foreign(digest, urls, &range);
+            return self.open_foreign(&t, digest, urls, &range);
         }
         if status != 200 && status != 206 {
             let url = url.split('?').next().unwrap_or(&url).to_string();
@@ -219,7 +230,13 @@ impl Client {
                     detail: describe_body(&body),
                 });
             }
-            return Err(status_error(&host, "GET", url, status, &body));
+            return Err(status_error(
+                &host,
+                "GET",
+                location::without_query(&url).to_string(),
+                status,
+                &body,
+            ));
         }
         let length = header(&resp, "content-length").and_then(|v| v.parse().ok());
         Ok(BlobStream {
@@ -232,6 +249,7 @@ impl Client {
 
     fn open_foreign(
         &self,
+        t: &Target,
         digest: &Digest,
         urls: &[String],
         range: &[(&str, String)],
@@ -241,20 +259,28 @@ impl Client {
             .iter()
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
         {
-            let host = transport::url_host(u).to_string();
-            match self.raw("GET", u, range, &mut Payload::Empty) {
-                Ok(resp) if matches!(resp.status().as_u16(), 200 | 206) => {
-                    let length = header(&resp, "content-length").and_then(|v| v.parse().ok());
-                    let partial = resp.status().as_u16() == 206;
+            let what = format!("non-distributable blob {digest}");
+            let landed = self
+                .raw("GET", u, range, &mut Payload::Empty)
+                .map_err(|e| e.to_string())
+                .and_then(|resp| {
+                    self.follow_redirects(t, &what, resp, u.clone(), range)
+                        .map_err(|e| e.to_string())
+                });
+            let shown = location::without_query(u);
+            match landed {
+                Ok(l) if matches!(l.resp.status().as_u16(), 200 | 206) => {
+                    let length = header(&l.resp, "content-length").and_then(|v| v.parse().ok());
+                    let partial = l.resp.status().as_u16() == 206;
                     return Ok(BlobStream {
-                        reader: Box::new(resp.into_body().into_reader()),
+                        reader: Box::new(l.resp.into_body().into_reader()),
                         length,
-                        served_by: host,
+                        served_by: l.host,
                         partial,
                     });
                 }
-                Ok(resp) => last = Some(format!("{u}: HTTP {}", resp.status().as_u16())),
-                Err(e) => last = Some(format!("{u}: {e}")),
+                Ok(l) => last = Some(format!("{shown}: HTTP {}", l.resp.status().as_u16())),
+                Err(e) => last = Some(format!("{shown}: {e}")),
             }
         }
         Err(RegistryError::NotFound {

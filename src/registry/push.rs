@@ -7,7 +7,7 @@ use ureq::http::Response;
 use ureq::Body;
 
 use super::error::error_codes;
-use super::{describe_body, header, transport, Client, Payload, RegistryError, Target};
+use super::{describe_body, header, location, Client, Payload, RegistryError, Target};
 use crate::digest::{Digest, HoldbackReader};
 
 mod check;
@@ -57,7 +57,7 @@ fn status_err(t: &Target, method: &str, url: &str, status: u16, body: &[u8]) -> 
     }
 }
 
-/// An upload session: the `Location` to send the next request to.
+/// An upload session: the absolute URL to send the next request to.
 struct Session {
     location: String,
     chunk_min: Option<u64>,
@@ -103,53 +103,56 @@ impl Answer {
 }
 
 impl Client {
-    /// Path (with query) on `t.host` of a `Location`, or None when it points elsewhere.
-    fn local_path(&self, t: &Target, location: &str) -> (String, bool) {
-        let url = transport::resolve_location(
-            &format!("{}://{}/", self.scheme(t.host), t.host),
-            location,
-        );
-        let host = transport::url_host(&url);
-        if host == t.host {
-            let path = url
-                .split_once(host)
-                .map(|(_, p)| p.to_string())
-                .unwrap_or_default();
-            (path, true)
-        } else {
-            (url, false)
-        }
+    /// The next URL of an upload session: the `Location` of `resp`, resolved against the URL
+    /// `url` that `resp` answered (RFC 3986: `u1` after a POST to `…/uploads/` is
+    /// `…/uploads/u1`), http(s) only and never down to http.
+    fn next_location(
+        &self,
+        t: &Target,
+        method: &str,
+        url: &str,
+        resp: &Response<Body>,
+    ) -> Result<Option<String>, RegistryError> {
+        let Some(loc) = header(resp, "location") else {
+            return Ok(None);
+        };
+        location::follow(url, &loc)
+            .map(Some)
+            .map_err(|why| RegistryError::Location {
+                host: t.registry.into(),
+                what: format!("{method} {}", location::without_query(url)),
+                from: location::without_query(url).into(),
+                to: location::without_query(&location::resolve(url, loc.trim())).into(),
+                why: why.to_string(),
+            })
     }
 
+    /// Sends to an absolute session URL: with the registry's credentials on its own origin,
+    /// without them anywhere else.
     fn send_at(
         &self,
         t: &Target,
         method: &str,
-        location: &str,
+        url: &str,
         headers: &[(&str, String)],
         body: &mut Payload,
     ) -> Result<Answer, RegistryError> {
-        let (target, local) = self.local_path(t, location);
-        if local {
-            let resp = self.send(t, method, &target, headers, body)?;
+        let (scheme, host) = location::origin(url);
+        if host == t.host && scheme == self.scheme(t.host) {
+            let resp = self.send(t, method, &location::path_and_query(url), headers, body)?;
             return Ok(Answer {
                 resp,
-                url: target,
+                url: url.to_string(),
                 elsewhere: None,
             });
         }
-        let other = transport::url_host(&target).to_string();
-        let resp =
-            self.raw(method, &target, headers, body)
-                .map_err(|e| RegistryError::Unreachable {
-                    host: other.clone(),
-                    url: without_query(&target),
-                    detail: e.to_string(),
-                })?;
+        let resp = self
+            .raw(method, url, headers, body)
+            .map_err(|e| self.net_error(host, method, url, &e))?;
         Ok(Answer {
             resp,
-            url: target,
-            elsewhere: Some(other),
+            url: url.to_string(),
+            elsewhere: Some(host.to_string()),
         })
     }
 
@@ -168,10 +171,12 @@ impl Client {
         // Not retried here: the caller restarts the whole upload (POST and PUT) on a transient
         // failure, so retries do not multiply.
         let mut resp = self.send(t, "POST", &path, &[], &mut Payload::Empty)?;
+        let url = format!("{}://{}{path}", self.scheme(t.host), t.host);
         match resp.status().as_u16() {
             201 => Ok(Started::Mounted),
             202 => {
-                let location = header(&resp, "location").ok_or_else(|| RegistryError::Protocol {
+                let location = self.next_location(t, "POST", &url, &resp)?;
+                let location = location.ok_or_else(|| RegistryError::Protocol {
                     host: t.registry.into(),
                     repository: t.repository.into(),
                     what: format!("blob {d}"),
@@ -299,7 +304,9 @@ impl Client {
             if answer.status() != 202 {
                 return Err(answer.error(t, "PATCH"));
             }
-            s.location = header(&answer.resp, "location").unwrap_or(s.location);
+            if let Some(next) = self.next_location(t, "PATCH", &s.location, &answer.resp)? {
+                s.location = next;
+            }
             sent += n;
         }
         let loc = format!(

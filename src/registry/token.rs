@@ -12,8 +12,8 @@ use base64::Engine;
 
 use super::auth::{Challenge, TokenKey};
 use super::{
-    describe_body, lock, percent_encode, transport, unreachable, Client, Credential, Payload,
-    RegistryError, Target,
+    describe_body, lock, percent_encode, transport, Client, Credential, Payload, RegistryError,
+    Target,
 };
 
 /// A token and its lifetime in seconds, if the service said.
@@ -217,7 +217,7 @@ impl Client {
         let realm_host = transport::url_host(&key.realm).to_string();
         let mut resp = self
             .raw(method, url, headers, payload)
-            .map_err(|e| unreachable(&realm_host, &key.realm, &e))?;
+            .map_err(|e| self.net_error(&realm_host, method, &key.realm, &e))?;
         let status = resp.status().as_u16();
         let mut body = Vec::new();
         resp.body_mut()

@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use ureq::tls::TlsConfig;
 use ureq::{Agent, Proxy};
@@ -25,6 +24,8 @@ pub struct TransportOptions {
     pub cert_dir: Option<PathBuf>,
     /// Skip certificate verification entirely (warned about on stderr by the caller).
     pub insecure_skip_tls_verify: bool,
+    /// `--timeout`: the stall window of every attempt.
+    pub timeout: super::StallTimeout,
 }
 
 /// The shared agents (one that may use a proxy, one that never does: loopback), and one agent
@@ -49,19 +50,15 @@ struct HostAgent {
 
 /// One agent with ferry's settings and this TLS configuration; the shared agents and the
 /// per-host ones are all made here (`opts` is for command-line settings such as timeouts).
-fn build_agent(_opts: &TransportOptions, tls: &TlsConfig, proxy: Option<Proxy>) -> Agent {
-    Agent::config_builder()
+fn build_agent(opts: &TransportOptions, tls: &TlsConfig, proxy: Option<Proxy>) -> Agent {
+    let b = Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .tls_config(tls.clone())
         .proxy(proxy)
         .user_agent(concat!("ferry/", env!("CARGO_PKG_VERSION")))
-        .timeout_connect(Some(Duration::from_secs(30)))
-        .timeout_recv_response(Some(Duration::from_secs(300)))
-        .timeout_recv_body(None)
-        .max_idle_connections_per_host(16)
-        .build()
-        .new_agent()
+        .max_idle_connections_per_host(16);
+    super::stall::apply(b, opts.timeout).build().new_agent()
 }
 
 impl Agents {
@@ -161,26 +158,6 @@ pub fn url_host(url: &str) -> &str {
     rest.split(['/', '?', '#']).next().unwrap_or(rest)
 }
 
-/// Resolves a `Location` header against the URL it answered.
-pub fn resolve_location(base: &str, location: &str) -> String {
-    if location.contains("://") {
-        return location.to_string();
-    }
-    let (scheme, rest) = base.split_once("://").unwrap_or(("https", base));
-    let host = rest.split(['/', '?']).next().unwrap_or(rest);
-    if let Some(path) = location.strip_prefix('/') {
-        if let Some(p) = path.strip_prefix('/') {
-            return format!("{scheme}://{p}");
-        }
-        return format!("{scheme}://{host}/{path}");
-    }
-    let dir = match rest.split('?').next().unwrap_or(rest).rfind('/') {
-        Some(i) => &rest[..=i],
-        None => rest,
-    };
-    format!("{scheme}://{dir}{location}")
-}
-
 /// Is this ureq error about an untrusted or invalid certificate (never a reason to fall back)?
 pub fn is_certificate_error(e: &ureq::Error) -> bool {
     let s = e.to_string().to_ascii_lowercase();
@@ -213,16 +190,8 @@ mod tests {
     }
 
     #[test]
-    fn resolves_locations() {
-        let base = "http://127.0.0.1:5000/v2/a/blobs/uploads/?x=1";
-        assert_eq!(
-            resolve_location(base, "/v2/a/blobs/uploads/u1?_state=s"),
-            "http://127.0.0.1:5000/v2/a/blobs/uploads/u1?_state=s"
-        );
-        assert_eq!(
-            resolve_location(base, "http://other:9/x"),
-            "http://other:9/x"
-        );
+    fn url_hosts() {
         assert_eq!(url_host("http://other:9/x?y"), "other:9");
+        assert_eq!(url_host("https://[::1]:5000"), "[::1]:5000");
     }
 }

@@ -11,6 +11,7 @@ pub mod http_proxy;
 pub mod images;
 pub mod layout;
 pub mod measure;
+pub mod misbehave;
 pub mod nodes;
 pub mod pki;
 pub mod proxy;

@@ -6,7 +6,7 @@ use ureq::http::Response;
 use ureq::Body;
 
 use super::super::ops::{read_limited, status_error};
-use super::{header, status_err, transport, Client, Payload, RegistryError, Target};
+use super::{header, location, status_err, Client, Payload, RegistryError, Target};
 use crate::digest::Digest;
 use crate::manifest::{ACCEPT, MAX_MANIFEST_SIZE};
 
@@ -25,11 +25,10 @@ fn has_blob(resp: &Response<Body>, d: &Digest, size: u64) -> bool {
     resp.status().as_u16() == 200 && length == Some(size) && digest_ok
 }
 
-/// The path (with query) of `url` when it is on `host`.
-fn path_on<'u>(url: &'u str, host: &str) -> Option<&'u str> {
-    (transport::url_host(url) == host)
-        .then(|| url.split_once(host).map(|(_, p)| p))
-        .flatten()
+/// The path (with query) of `url` when it is on `host` with `scheme`: the registry itself.
+fn path_on(url: &str, scheme: &str, host: &str) -> Option<String> {
+    let (s, h) = location::origin(url);
+    (h == host && s == scheme).then(|| location::path_and_query(url))
 }
 
 impl Client {
@@ -48,9 +47,14 @@ impl Client {
             let Some(loc) = header(&resp, "location") else {
                 return Ok(false);
             };
-            url = transport::resolve_location(&url, &loc);
-            resp = match path_on(&url, t.host) {
-                Some(p) => self.send_retrying(t, "HEAD", p, &[], &[])?,
+            // A redirect ferry would not follow (a downgrade to http, another scheme) leaves
+            // the blob counted as absent: it is uploaded.
+            url = match location::follow(&url, &loc) {
+                Ok(u) => u,
+                Err(_) => return Ok(false),
+            };
+            resp = match path_on(&url, self.scheme(t.host), t.host) {
+                Some(p) => self.send_retrying(t, "HEAD", &p, &[], &[])?,
                 // Another server's answer (storage) is a fact about the blob or nothing.
                 None => match self.raw("HEAD", &url, &[], &mut Payload::Empty) {
                     Ok(r) => return Ok(has_blob(&r, d, size)),
