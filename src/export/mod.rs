@@ -3,6 +3,7 @@
 pub mod attached;
 pub mod bounds;
 mod fetch;
+mod memo;
 pub mod plan;
 mod rollback;
 mod select;
@@ -106,6 +107,9 @@ pub enum ExportError {
     /// A split bundle needing more parts than ferry writes.
     #[error(transparent)]
     TooManyParts(Box<bounds::TooManyParts>),
+    /// An index whose registry lacks some of its children.
+    #[error(transparent)]
+    SparseSource(Box<select::SparseSource>),
     #[error(transparent)]
     Layout(#[from] LayoutError),
     #[error("{0}")]

@@ -1,0 +1,96 @@
+//! What the registry already answered during this export, kept in memory (DESIGN §3, §6).
+//! The registry's round trips are made first, many at a time (root manifests, what is
+//! attached to each subject); the plan is then built one image after another in a fixed
+//! order from these answers, so the bundle does not depend on the order they came in.
+//! A failure is handed out once (the caller reports it; asking again asks the registry).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use crate::digest::Digest;
+use crate::manifest::{Checked, RawManifest};
+use crate::reference::Reference;
+use crate::registry::{Client, RegistryError};
+
+/// Answers by key: manifests by reference, configs by digest.
+#[derive(Default)]
+pub struct Memo {
+    manifests: Mutex<HashMap<String, Result<RawManifest, RegistryError>>>,
+    configs: Mutex<HashMap<Digest, Vec<u8>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A kept answer: a success as often as asked, a failure once.
+fn take<K, T: Clone, E>(map: &mut HashMap<K, Result<T, E>>, key: &K) -> Option<Result<T, E>>
+where
+    K: std::hash::Hash + Eq,
+{
+    match map.get(key)? {
+        Ok(v) => Some(Ok(v.clone())),
+        Err(_) => map.remove(key),
+    }
+}
+
+impl Memo {
+    /// The manifest `r` names, from memory when it was read before.
+    pub fn manifest(&self, client: &Client, r: &Reference) -> Result<RawManifest, RegistryError> {
+        let key = r.to_string();
+        if let Some(got) = take(&mut lock(&self.manifests), &key) {
+            return got;
+        }
+        let got = client.get_manifest(r);
+        if let Ok(m) = &got {
+            lock(&self.manifests).insert(key, Ok(m.clone()));
+        }
+        got
+    }
+
+    /// Keeps an answer for `r` (unless one is kept already).
+    pub fn put_manifest(&self, r: &Reference, got: Result<RawManifest, RegistryError>) {
+        lock(&self.manifests).entry(r.to_string()).or_insert(got);
+    }
+
+    /// Reads every reference of `refs`, `jobs` at a time.
+    pub fn prefetch(&self, client: &Client, refs: &[Reference], jobs: usize) {
+        let got = crate::par::map(refs, jobs, |r| client.get_manifest(r));
+        for (r, m) in refs.iter().zip(got) {
+            self.put_manifest(r, m);
+        }
+    }
+
+    pub fn config(&self, d: &Digest) -> Option<Vec<u8>> {
+        lock(&self.configs).get(d).cloned()
+    }
+
+    pub fn put_config(&self, d: &Digest, bytes: &[u8]) {
+        lock(&self.configs).insert(d.clone(), bytes.to_vec());
+    }
+}
+
+/// The manifests of one repository for the graph walk, from the memo when it has them.
+pub struct Remembered<'a> {
+    pub client: &'a Client,
+    pub memo: std::sync::Arc<Memo>,
+    pub reference: &'a Reference,
+}
+
+impl crate::walk::Source for Remembered<'_> {
+    type Error = RegistryError;
+
+    fn manifest(&self, c: &Checked) -> Result<Option<RawManifest>, RegistryError> {
+        let r = self.reference.with_digest(&c.digest);
+        match self.memo.manifest(self.client, &r) {
+            // The descriptor's media type, as the registry source does.
+            Ok(m) => Ok(Some(RawManifest::new(
+                m.bytes,
+                m.digest,
+                &c.descriptor.media_type,
+            ))),
+            Err(RegistryError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
