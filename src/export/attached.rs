@@ -3,6 +3,7 @@
 //! it, from the fallback tag `sha256-<hex>`. Referrers of referrers are followed to a bounded
 //! depth; a cycle is an error, not a loop.
 
+use super::memo::{subject_key, Found};
 use super::plan::{Attachment, Planner};
 use super::ExportError;
 use crate::digest::Digest;
@@ -11,7 +12,7 @@ use crate::reference::Reference;
 use crate::registry::referrers::{too_many, Full, UniqueReferrers};
 
 /// Deepest chain of artifacts attached to artifacts that is followed.
-const MAX_DEPTH: usize = 4;
+pub(super) const MAX_DEPTH: usize = 4;
 
 /// Which attached artifacts export looks for.
 #[derive(Debug, Clone)]
@@ -28,6 +29,13 @@ impl Default for Discovery {
             cosign: true,
             referrers: Some(Vec::new()),
         }
+    }
+}
+
+impl Discovery {
+    /// Whether anything attached is looked for at all.
+    pub fn any(&self) -> bool {
+        self.cosign || self.referrers.is_some()
     }
 }
 
@@ -79,12 +87,21 @@ impl Planner<'_> {
         Ok(())
     }
 
-    /// (entry name, reference to fetch, artifact type) of everything attached to `subject`.
-    fn attached_to(
+    /// What is attached to `subject`: the answer gathered beforehand (`probe`), else asked now.
+    fn attached_to(&self, r: &Reference, subject: &Digest) -> Result<Vec<Found>, ExportError> {
+        match self.memo.attached(&subject_key(r, subject)) {
+            Some(got) => got,
+            None => self.ask_attached(r, subject),
+        }
+    }
+
+    /// (entry name, reference to fetch, artifact type) of everything attached to `subject`,
+    /// asked of the registry. Without a referrers API the fallback tag is read; with one, never.
+    pub(super) fn ask_attached(
         &self,
         r: &Reference,
         subject: &Digest,
-    ) -> Result<Vec<(String, Reference, Option<String>)>, ExportError> {
+    ) -> Result<Vec<Found>, ExportError> {
         let err = |e| ExportError::registry(&r.to_string(), e);
         let mut out = Vec::new();
         if self.discovery.cosign {

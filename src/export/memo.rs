@@ -7,16 +7,21 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+use super::ExportError;
 use crate::digest::Digest;
 use crate::manifest::{Checked, RawManifest};
 use crate::reference::Reference;
 use crate::registry::{Client, RegistryError};
 
-/// Answers by key: manifests by reference, configs by digest.
+/// An attached artifact: (entry name, reference to fetch, artifact type).
+pub type Found = (String, Reference, Option<String>);
+
+/// Answers by key: manifests by reference, configs by digest, attachments by subject.
 #[derive(Default)]
 pub struct Memo {
     manifests: Mutex<HashMap<String, Result<RawManifest, RegistryError>>>,
     configs: Mutex<HashMap<Digest, Vec<u8>>>,
+    attached: Mutex<HashMap<String, Result<Vec<Found>, ExportError>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -32,6 +37,11 @@ where
         Ok(v) => Some(Ok(v.clone())),
         Err(_) => map.remove(key),
     }
+}
+
+/// The key of what is attached to `subject` in `r`'s repository.
+pub fn subject_key(r: &Reference, subject: &Digest) -> String {
+    format!("{}@{subject}", r.name())
 }
 
 impl Memo {
@@ -67,6 +77,15 @@ impl Memo {
 
     pub fn put_config(&self, d: &Digest, bytes: &[u8]) {
         lock(&self.configs).insert(d.clone(), bytes.to_vec());
+    }
+
+    /// What was found attached to `key` ([`subject_key`]), when it was asked before.
+    pub fn attached(&self, key: &str) -> Option<Result<Vec<Found>, ExportError>> {
+        take(&mut lock(&self.attached), &key.to_string())
+    }
+
+    pub fn put_attached(&self, key: String, got: Result<Vec<Found>, ExportError>) {
+        lock(&self.attached).entry(key).or_insert(got);
     }
 }
 
