@@ -76,7 +76,7 @@ fn fallback_requests(seen: &[(String, String, u16)], subjects: &[String]) -> Vec
 }
 
 #[test]
-fn the_fallback_tag_is_asked_for_only_when_the_referrers_api_is_absent() {
+fn fallback_tags_are_read_only_without_a_referrers_api_and_only_where_listed() {
     let reg = Registry::start();
     let (_idx, subjects, sbom) = signed_index(&reg, "disc/app");
     let dir = tempfile::tempdir().unwrap();
@@ -101,22 +101,59 @@ fn the_fallback_tag_is_asked_for_only_when_the_referrers_api_is_absent() {
         "the API answered, yet ferry asked for the fallback tag: {fallback:?}"
     );
 
-    // Distribution 2.8.2 itself: the API answers 404, so each subject's fallback tag is asked.
+    // Distribution 2.8.2 itself: the API answers 404, so the fallback tags are used. The
+    // repository's tag list says which exist: only the index's is read, and no tag is HEADed.
     let plain = HttpProxy::start(&reg.host);
     let out = dir.path().join("plain.tar");
     let image = format!("{}/disc/app:v1", plain.addr);
     assert_success(&ferry(&["export", &image, "-o", out.to_str().unwrap()]));
     assert!(names(&out).contains(&format!("{}/disc/app@{}", plain.addr, sbom.digest)));
     let seen = plain.seen();
+    assert!(
+        seen.iter()
+            .any(|(m, t, st)| m == "GET" && t.contains("/referrers/") && *st == 404),
+        "no referrers query: {seen:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|(m, t, st)| m == "GET" && t.contains("/disc/app/tags/list") && *st == 200),
+        "the tags were not listed: {seen:?}"
+    );
+    assert_eq!(
+        fallback_requests(&seen, &subjects),
+        vec![format!(
+            "GET /v2/disc/app/manifests/sha256-{} 200",
+            hex(&subjects[0])
+        )],
+        "expected exactly the index's fallback tag to be read"
+    );
+    let heads: Vec<_> = seen.iter().filter(|(m, _, _)| m == "HEAD").collect();
+    assert!(heads.is_empty(), "tags HEADed despite the list: {heads:?}");
+
+    // A registry that does not list tags: each tag is asked for, and the same things travel.
+    let unlisted = HttpProxy::start(&reg.host);
+    unlisted.rule(Rule::new(None, "/tags/list", Fault::Status(403, None), 100));
+    let out = dir.path().join("unlisted.tar");
+    let image = format!("{}/disc/app:v1", unlisted.addr);
+    assert_success(&ferry(&["export", &image, "-o", out.to_str().unwrap()]));
+    let got = names(&out);
+    assert!(got.contains(&format!("{}/disc/app@{}", unlisted.addr, sbom.digest)));
+    assert_eq!(
+        got.len(),
+        3,
+        "index, its amd64 signature, the SBOM: {got:?}"
+    );
+    let seen = unlisted.seen();
     for s in &subjects {
         assert!(
-            seen.iter()
-                .any(|(_, t, st)| t.contains(&format!("/referrers/{s}")) && *st == 404),
-            "no referrers query for {s}: {seen:?}"
-        );
-        assert!(
             !fallback_requests(&seen, std::slice::from_ref(s)).is_empty(),
-            "the API answered 404, yet ferry never asked for the fallback tag of {s}: {seen:?}"
+            "without a tag list, the fallback tag of {s} was not asked for: {seen:?}"
+        );
+        let sig = format!("/manifests/sha256-{}.sig", hex(s));
+        assert!(
+            seen.iter()
+                .any(|(m, t, _)| m == "HEAD" && t.ends_with(&sig)),
+            "without a tag list, {sig} was not asked for: {seen:?}"
         );
     }
 }
@@ -213,9 +250,9 @@ fn discovery_asks_several_manifests_at_once_within_jobs() {
     let proxy = HttpProxy::start(&reg.host);
     let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let (n, m) = (now.clone(), most.clone());
-    // Each referrers query is held 150 ms while the number of them in flight is counted.
+    // Each tag list and referrers query is held 150 ms while the number in flight is counted.
     proxy.handle(Box::new(move |req, _| {
-        if req.path().contains("/referrers/") {
+        if req.path().contains("/referrers/") || req.path().ends_with("/tags/list") {
             let inflight = n.fetch_add(1, Ordering::SeqCst) + 1;
             m.fetch_max(inflight, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(150));
@@ -237,7 +274,7 @@ fn discovery_asks_several_manifests_at_once_within_jobs() {
         let got = most.load(Ordering::SeqCst);
         assert!(
             (lo..=hi).contains(&got),
-            "-j {jobs}: {got} referrers queries at once, expected {lo}..={hi}"
+            "-j {jobs}: {got} discovery requests at once, expected {lo}..={hi}"
         );
     }
 }

@@ -102,12 +102,11 @@ impl Planner<'_> {
         r: &Reference,
         subject: &Digest,
     ) -> Result<Vec<Found>, ExportError> {
-        let err = |e| ExportError::registry(&r.to_string(), e);
         let mut out = Vec::new();
         if self.discovery.cosign {
             for suffix in ["sig", "att", "sbom"] {
                 let tagged = r.with_tag(&format!("{}.{suffix}", digest_tag(subject)));
-                if self.client.head_manifest(&tagged).map_err(err)?.is_some() {
+                if self.has_tag(r, &tagged)? {
                     out.push((tagged.to_string(), tagged, None));
                 }
             }
@@ -145,9 +144,13 @@ impl Planner<'_> {
         } else {
             types.iter().map(|t| Some(t.as_str())).collect()
         };
+        if self.memo.without_referrers_api(&r.registry) {
+            return self.fallback(r, subject, types);
+        }
         let mut found = UniqueReferrers::new();
         for q in queries {
             let Some(listed) = self.client.referrers(r, subject, q).map_err(err)? else {
+                self.memo.put_without_referrers_api(&r.registry);
                 return self.fallback(r, subject, types);
             };
             for d in listed {
@@ -171,7 +174,7 @@ impl Planner<'_> {
     ) -> Result<Vec<Descriptor>, ExportError> {
         let err = |e| ExportError::registry(&r.to_string(), e);
         let tag = r.with_tag(&digest_tag(subject));
-        if self.client.head_manifest(&tag).map_err(err)?.is_none() {
+        if !self.has_tag(r, &tag)? {
             return Ok(Vec::new());
         }
         let m = self.client.get_manifest(&tag).map_err(err)?;
@@ -191,5 +194,16 @@ impl Planner<'_> {
             }
         }
         Ok(found.into_vec())
+    }
+
+    /// Whether `tagged` exists: from the repository's tag list when it was read, else a HEAD.
+    fn has_tag(&self, r: &Reference, tagged: &Reference) -> Result<bool, ExportError> {
+        if let (Some(listed), Some(tag)) = (self.memo.tags(&r.name()), &tagged.tag) {
+            return Ok(listed.contains(tag));
+        }
+        let found = self.client.head_manifest(tagged);
+        Ok(found
+            .map_err(|e| ExportError::registry(&r.to_string(), e))?
+            .is_some())
     }
 }

@@ -4,8 +4,8 @@
 //! order from these answers, so the bundle does not depend on the order they came in.
 //! A failure is handed out once (the caller reports it; asking again asks the registry).
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::ExportError;
 use crate::digest::Digest;
@@ -16,12 +16,15 @@ use crate::registry::{Client, RegistryError};
 /// An attached artifact: (entry name, reference to fetch, artifact type).
 pub type Found = (String, Reference, Option<String>);
 
-/// Answers by key: manifests by reference, configs by digest, attachments by subject.
+/// Answers by key: manifests by reference, configs by digest, attachments by subject, the
+/// `sha256-…` tags by repository (`registry/path`), and the registries without a referrers API.
 #[derive(Default)]
 pub struct Memo {
     manifests: Mutex<HashMap<String, Result<RawManifest, RegistryError>>>,
     configs: Mutex<HashMap<Digest, Vec<u8>>>,
     attached: Mutex<HashMap<String, Result<Vec<Found>, ExportError>>>,
+    tags: Mutex<HashMap<String, Arc<HashSet<String>>>>,
+    no_referrers_api: Mutex<HashSet<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -86,6 +89,26 @@ impl Memo {
 
     pub fn put_attached(&self, key: String, got: Result<Vec<Found>, ExportError>) {
         lock(&self.attached).entry(key).or_insert(got);
+    }
+
+    /// The `sha256-…` tags of repository `name`, when it was listed.
+    pub fn tags(&self, name: &str) -> Option<Arc<HashSet<String>>> {
+        lock(&self.tags).get(name).cloned()
+    }
+
+    pub fn put_tags(&self, name: String, tags: HashSet<String>) {
+        lock(&self.tags).insert(name, Arc::new(tags));
+    }
+
+    /// Whether `registry` answered a referrers query with 404: it has no referrers API (a
+    /// registry that has one never answers 404 there, OCI distribution spec 1.1), so its other
+    /// subjects go straight to their fallback tags.
+    pub fn without_referrers_api(&self, registry: &str) -> bool {
+        lock(&self.no_referrers_api).contains(registry)
+    }
+
+    pub fn put_without_referrers_api(&self, registry: &str) {
+        lock(&self.no_referrers_api).insert(registry.to_string());
     }
 }
 

@@ -8,7 +8,7 @@
 //! in the order given, from those answers ([`Memo`]), so the bundle is the same whatever order
 //! the answers came in and a failed image is taken back out as before.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::attached::MAX_DEPTH;
@@ -19,6 +19,9 @@ use crate::digest::Digest;
 use crate::progress::Progress;
 use crate::reference::Reference;
 use crate::registry::Client;
+
+/// How the tags `digest_tag` makes start (`sha256-<hex>`, `sha512-<hex>`).
+const DIGEST_TAGS: [&str; 2] = ["sha256-", "sha512-"];
 
 /// The plan of every image of `refs` and the messages of those that failed, in order. With a
 /// single image its failure is the error.
@@ -94,6 +97,7 @@ impl Planner<'_> {
     /// manifests the same way; their digests are the next round's subjects, down to the depth
     /// `discover` follows. Answers, failures included, go to the memo for `discover`.
     fn probe(&self, subjects: Vec<(Reference, Digest)>) {
+        self.list_tags(&subjects);
         let mut asked = HashSet::new();
         let mut read = HashSet::new();
         let mut round = subjects;
@@ -121,6 +125,34 @@ impl Planner<'_> {
                     round.push((r, m.digest.clone()));
                 }
                 self.memo.put_manifest(&at, got);
+            }
+        }
+    }
+
+    /// Lists the `sha256-…` tags of every repository of `subjects` once, `jobs` at a time, for
+    /// `ask_attached`: one request per repository instead of up to four HEADs per manifest.
+    /// A list longer than the HEADs it saves (in pages) is not read to its end: those
+    /// repositories are asked tag by tag.
+    fn list_tags(&self, subjects: &[(Reference, Digest)]) {
+        let per_subject = if self.discovery.cosign { 4 } else { 1 };
+        let mut repos: Vec<(Reference, usize)> = Vec::new();
+        let mut at: HashMap<String, usize> = HashMap::new();
+        for (r, _) in subjects {
+            let i = *at.entry(r.name()).or_insert_with(|| {
+                repos.push((r.clone(), 0));
+                repos.len() - 1
+            });
+            if let Some((_, n)) = repos.get_mut(i) {
+                *n += per_subject;
+            }
+        }
+        let listed = crate::par::map(&repos, self.jobs, |(r, pages)| {
+            self.client.tags_with_prefix(r, &DIGEST_TAGS, *pages)
+        });
+        for ((r, _), got) in repos.iter().zip(listed) {
+            // Not listed (refused, too long, failed): `ask_attached` asks tag by tag.
+            if let Ok(Some(tags)) = got {
+                self.memo.put_tags(r.name(), tags);
             }
         }
     }

@@ -8,6 +8,7 @@ mod error;
 mod ops;
 pub mod push;
 pub mod referrers;
+pub mod tags;
 mod token;
 pub mod transport;
 
