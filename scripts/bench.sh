@@ -2,20 +2,25 @@
 # ferry's benchmark (DESIGN.md §11): ferry vs skopeo vs a curl ceiling on the same data, same run.
 #
 #   scripts/bench.sh [--small] [--runs N] [--cases export,platform,import,verify,many]
-#                    [--many-images N] [--[no-]many-parallel] [--no-build] [--import-baselines]
-#                    [--keep]
+#                    [--many-images N] [--many-signed S] [--[no-]many-parallel] [--no-build]
+#                    [--import-baselines] [--keep]
 #
 #   --small             2 repos x 4 platforms x 2 layers of 24 MiB + 1 MiB (~250 MiB of unique
 #                       blobs) instead of 4 x 5 x 3 of 44 MiB + 2 MiB (~1.9 GiB)
 #   --runs N            repetitions per tool (default 3); the table shows the median
-#   --cases LIST        subset of export,platform,import,verify,many (default: all five)
+#   --cases LIST        subset of export,platform,import,verify,many (default: all five;
+#                       --case is the same); without export, platform, import and verify the
+#                       big data set is neither generated nor served (`--cases many` is quick)
 #                         verify: `ferry verify` and `ferry verify --deep` of the export-all
 #                           bundle (warm page cache) vs sha256sum / openssl over the same blobs
 #                         many: many small single-platform images (a 2 MiB base layer shared by
-#                           all + 2 own layers of 64-256 KiB each): ferry export -f LIST / import
-#                           of one bundle vs skopeo copy per image, one after another
+#                           all + 2 own layers of 64-256 KiB each, some with a cosign signature):
+#                           ferry export -f LIST (signature discovery on, and --no-signatures) /
+#                           import of one bundle vs skopeo copy per image, one after another
 #   --many-images N     images of the many case (default 100 with --small, 200 without; spread
 #                       over 100 repositories, tags t0, t1, ...)
+#   --many-signed S     every S-th image of the many case has a cosign signature (default 4:
+#                       a quarter of them; 1: all; 0: none)
 #   --many-parallel     add rows with skopeo two at a time (xargs -P 2) to the many case
 #                       (default without --small; --no-many-parallel leaves them out; they
 #                       would make `--small --runs 3` take about 1.5 minutes longer)
@@ -26,7 +31,7 @@
 #
 # Generated data (OCI layouts written by scripts/bench/data.py, plus the source registry's
 # storage seeded from them with skopeo) is cached under ${BENCH_DIR:-/tmp/ferry-bench}/<size key>/
-# (the many case's under .../many-i<images>-r<repos>-b<base KiB>-o<own layers>x<KiB range>/)
+# (the many case's under .../many-i<images>-r<repos>-b<base KiB>-o<own layers>x<KiB range>-s<signed>/)
 # and reused by later runs. Every timed run starts after a `sync` and ends with one (a bundle
 # counts when it is on disk). Wall time is measured around `/usr/bin/time -f %M`, which gives the
 # max RSS of the run (the largest single process of it).
@@ -37,19 +42,21 @@ HELP=$ROOT/scripts/bench
 DATA_PY=$HELP/data.py
 
 size=full runs=3 cases=export,platform,import,verify,many build=1 keep=0 import_baselines=0
-many_images= many_p2=
+many_images= many_p2= many_signed=4
 while [ $# -gt 0 ]; do
   case $1 in
     --small) size=small ;;
     --runs) runs=$2; shift ;;
     --runs=*) runs=${1#*=} ;;
-    --cases) cases=$2; shift ;;
-    --cases=*) cases=${1#*=} ;;
+    --cases|--case) cases=$2; shift ;;
+    --cases=*|--case=*) cases=${1#*=} ;;
     --no-build) build=0 ;;
     --import-baselines) import_baselines=1 ;;
     --keep) keep=1 ;;
     --many-images) many_images=$2; shift ;;
     --many-images=*) many_images=${1#*=} ;;
+    --many-signed) many_signed=$2; shift ;;
+    --many-signed=*) many_signed=${1#*=} ;;
     --many-parallel) many_p2=1 ;;
     --no-many-parallel) many_p2=0 ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
@@ -65,6 +72,9 @@ for c in ${cases//,/ }; do
   esac
 done
 want() { [[ ",$cases," == *",$1,"* ]]; }
+# The big data set serves every case but "many".
+need_main=0
+for c in export platform import verify; do if want $c; then need_main=1; fi; done
 
 if [ "$size" = small ]; then
   n_repos=2 n_plats=4 n_layers=2 rnd_mib=24 txt_mib=1
@@ -77,6 +87,7 @@ if [ -z "$many_images" ]; then
   if [ "$size" = small ]; then many_images=100; else many_images=200; fi
 fi
 [[ $many_images =~ ^[1-9][0-9]*$ ]] || { echo "bench.sh: --many-images wants a positive number" >&2; exit 2; }
+[[ $many_signed =~ ^[0-9]+$ ]] || { echo "bench.sh: --many-signed wants a number" >&2; exit 2; }
 if [ "$many_images" -lt "$m_repos" ]; then m_repos=$many_images; fi
 if [ -z "$many_p2" ]; then
   if [ "$size" = small ]; then many_p2=0; else many_p2=1; fi
@@ -180,126 +191,109 @@ JSON
 SKOPEO="skopeo --policy $WORK/policy.json"
 
 # ---- data set (cached) ----------------------------------------------------------------------
-exec 9>"$BENCH_DIR/$KEY.lock"
-flock 9
-if [ ! -f "$DATA/gen.ok" ]; then
-  log "generating the $size data set in $DATA (once; later runs reuse it)"
-  rm -rf "$DATA"
-  mkdir -p "$DATA"
-  python3 "$DATA_PY" gen "$DATA" --repos "$n_repos" --platforms "$n_plats" --layers "$n_layers" \
-    --random-mib "$rnd_mib" --text-mib "$txt_mib" 2>"$WORK/logs/gen.log" ||
-    { cat "$WORK/logs/gen.log" >&2; die "data generation failed"; }
-  touch "$DATA/gen.ok"
-fi
-REPOS=()
-for ((i = 0; i < n_repos; i++)); do REPOS+=("r$i"); done
+if [ "$need_main" = 1 ]; then
+  exec 9>"$BENCH_DIR/$KEY.lock"
+  flock 9
+  if [ ! -f "$DATA/gen.ok" ]; then
+    log "generating the $size data set in $DATA (once; later runs reuse it)"
+    rm -rf "$DATA"
+    mkdir -p "$DATA"
+    python3 "$DATA_PY" gen "$DATA" --repos "$n_repos" --platforms "$n_plats" --layers "$n_layers" \
+      --random-mib "$rnd_mib" --text-mib "$txt_mib" 2>"$WORK/logs/gen.log" ||
+      { cat "$WORK/logs/gen.log" >&2; die "data generation failed"; }
+    touch "$DATA/gen.ok"
+  fi
+  REPOS=()
+  for ((i = 0; i < n_repos; i++)); do REPOS+=("r$i"); done
 
-start_registry source "$DATA/registry"
-SRC=127.0.0.1:${REG_PORT[source]}
-ACCEPT="Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json"
-seeded() { # every tag serves the index digest the generator wrote
-  local r want got
-  for r in "${REPOS[@]}"; do
-    want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$DATA/$r/index.json")
-    got=$(curl -fsS -I -H "$ACCEPT" "http://$SRC/v2/bench/$r/manifests/v1" 2>/dev/null |
-          tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest"{print $2}') || true
-    [ "$got" = "$want" ] || return 1
-  done
-}
-if [ ! -f "$DATA/registry.ok" ] || ! seeded; then
-  log "seeding the source registry storage ($DATA/registry) with skopeo"
-  for r in "${REPOS[@]}"; do
-    $SKOPEO copy -q --all --preserve-digests --dest-tls-verify=false \
-      "oci:$DATA/$r:v1" "docker://$SRC/bench/$r:v1" >>"$WORK/logs/seed.log" 2>&1 ||
-      { cat "$WORK/logs/seed.log" >&2; die "skopeo could not seed $r"; }
-  done
-  seeded || die "source registry does not serve what was generated"
-  touch "$DATA/registry.ok"
+  start_registry source "$DATA/registry"
+  SRC=127.0.0.1:${REG_PORT[source]}
+  ACCEPT="Accept: application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json"
+  seeded() { # every tag serves the index digest the generator wrote
+    local r want got
+    for r in "${REPOS[@]}"; do
+      want=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$DATA/$r/index.json")
+      got=$(curl -fsS -I -H "$ACCEPT" "http://$SRC/v2/bench/$r/manifests/v1" 2>/dev/null |
+            tr -d '\r' | awk -F': ' 'tolower($1)=="docker-content-digest"{print $2}') || true
+      [ "$got" = "$want" ] || return 1
+    done
+  }
+  if [ ! -f "$DATA/registry.ok" ] || ! seeded; then
+    log "seeding the source registry storage ($DATA/registry) with skopeo"
+    for r in "${REPOS[@]}"; do
+      $SKOPEO copy -q --all --preserve-digests --dest-tls-verify=false \
+        "oci:$DATA/$r:v1" "docker://$SRC/bench/$r:v1" >>"$WORK/logs/seed.log" 2>&1 ||
+        { cat "$WORK/logs/seed.log" >&2; die "skopeo could not seed $r"; }
+    done
+    seeded || die "source registry does not serve what was generated"
+    touch "$DATA/registry.ok"
+  fi
+  flock -u 9
 fi
-flock -u 9
 
-# ---- many small images (cached under their own key) ------------------------------------------
+# ---- many small images (scripts/bench/many.sh, cached under their own key) ------------------
 if want many; then
-  MKEY="many-i$many_images-r$m_repos-b$m_base_kib-o${m_own}x$m_own_kib"
-  MDATA=$BENCH_DIR/$MKEY
-  MMETA=$MDATA/meta.json
-  exec 8>"$BENCH_DIR/$MKEY.lock"
-  flock 8
-  if [ ! -f "$MDATA/gen.ok" ]; then
-    log "generating the many-images data set in $MDATA (once; later runs reuse it)"
-    rm -rf "$MDATA"
-    mkdir -p "$MDATA"
-    python3 "$DATA_PY" gen-many "$MDATA" --images "$many_images" --repos "$m_repos" \
-      --base-kib "$m_base_kib" --own-layers "$m_own" --own-kib "$m_own_kib" 2>"$WORK/logs/gen-many.log" ||
-      { cat "$WORK/logs/gen-many.log" >&2; die "many-images data generation failed"; }
-    touch "$MDATA/gen.ok"
-  fi
-  start_registry msrc "$MDATA/registry"
-  MSRC=127.0.0.1:${REG_PORT[msrc]}
-  # "<layout ref>\t<repository>\t<tag>" per image
-  python3 "$DATA_PY" many-list "$MMETA" >"$WORK/many-images.tsv"
-  if [ ! -f "$MDATA/registry.ok" ] || ! python3 "$DATA_PY" many-served "$MMETA" "$MSRC" "" 2>/dev/null; then
-    log "seeding the many-images registry storage ($MDATA/registry) with skopeo (xargs -P 4)"
-    awk -v L="$MDATA/layout" -v S="$MSRC" '{ print "oci:" L ":" $1, "docker://" S "/bench/" $2 ":" $3 }' \
-      "$WORK/many-images.tsv" |
-      xargs -P 4 -n 2 $SKOPEO copy -q --preserve-digests --dest-tls-verify=false \
-        >>"$WORK/logs/seed-many.log" 2>&1 ||
-      { tail -n 20 "$WORK/logs/seed-many.log" >&2; die "skopeo could not seed the many-images registry"; }
-    python3 "$DATA_PY" many-served "$MMETA" "$MSRC" "" ||
-      die "the many-images registry does not serve what was generated"
-    touch "$MDATA/registry.ok"
-  fi
-  flock -u 8
-  M_UNIQUE=$(python3 "$DATA_PY" bytes "$MMETA")
-  M_NBLOBS=$(python3 "$DATA_PY" count "$MMETA")
-  M_TAGS=$(( (many_images + m_repos - 1) / m_repos ))
-  find "$MDATA/layout" -type f -exec cat {} + >/dev/null
+  # shellcheck source=bench/many.sh
+  source "$HELP/many.sh"
+  many_data
 fi
 
-UNIQUE=$(python3 "$DATA_PY" bytes "$META")
-ARM_BYTES=$(python3 "$DATA_PY" bytes "$META" --platform linux/arm64)
-NBLOBS=$(python3 "$DATA_PY" count "$META")
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
-# Warm the page cache: the data was just written (or is read once here), so every tool reads it
-# from memory, not from the disk.
-find "$DATA" -type f -exec cat {} + >/dev/null
+if [ "$need_main" = 1 ]; then
+  UNIQUE=$(python3 "$DATA_PY" bytes "$META")
+  ARM_BYTES=$(python3 "$DATA_PY" bytes "$META" --platform linux/arm64)
+  NBLOBS=$(python3 "$DATA_PY" count "$META")
+  # Warm the page cache: the data was just written (or is read once here), so every tool reads
+  # it from memory, not from the disk.
+  find "$DATA" -type f -exec cat {} + >/dev/null
+  FLOOR_BYTES=$UNIQUE
+else
+  FLOOR_BYTES=$M_UNIQUE
+fi
 
 # ---- facts ----------------------------------------------------------------------------------
 # Disk floor: writing as many bytes as the data set and syncing them (every export case ends
 # with its output on disk, so no export can beat this on a slow disk).
 sync
 t0=$(date +%s%N)
-dd if=/dev/zero of="$WORK/disk-floor" bs=1M count=$(( (UNIQUE + 1048575) / 1048576 )) status=none
+dd if=/dev/zero of="$WORK/disk-floor" bs=1M count=$(( (FLOOR_BYTES + 1048575) / 1048576 )) status=none
 sync
 t1=$(date +%s%N)
 rm -f "$WORK/disk-floor"
-DISK_FLOOR=$(awk -v a="$t0" -v b="$t1" -v n="$UNIQUE" \
+DISK_FLOOR=$(awk -v a="$t0" -v b="$t1" -v n="$FLOOR_BYTES" \
   'BEGIN { s = (b - a) / 1e9; printf "%.2f s (%.0f MiB/s)", s, n / 1048576 / s }')
 cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 fs=$(df -PT "$BENCH_DIR" | awk 'NR == 2 { print $2 }')
 ferry_rev=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')
 if ! git -C "$ROOT" diff --quiet HEAD -- src 2>/dev/null; then ferry_rev="$ferry_rev+dirty"; fi
-cat <<EOF
+if [ "$need_main" = 1 ]; then
+  cat <<EOF
 
 ## ferry benchmark ($size data set)
 
 * data: $n_repos repositories × $n_plats platforms × $n_layers layers of $rnd_mib MiB random + $txt_mib MiB text
   (tar+gzip, layer 0 shared by the platforms of a repository): $NBLOBS unique blobs,
   **$UNIQUE bytes = $(mib "$UNIQUE") MiB** unique ($(mib "$ARM_BYTES") MiB for linux/arm64 only)
+EOF
+else
+  printf '\n## ferry benchmark (case many only)\n\n'
+fi
+cat <<EOF
 * machine: $(nproc) cores ($cpu), $mem RAM, $(uname -sr), $fs file system under $BENCH_DIR
 * load average at start: $(cut -d' ' -f1-3 /proc/loadavg)
 * cache: **warm page cache** (the data set was just written or read once; nothing dropped)
 * versions: ferry $ferry_rev, $(skopeo --version), $(docker-registry --version | awk '{print $1, $3}'), $(curl --version | head -1 | cut -d' ' -f1-2)
 * registries: distribution on 127.0.0.1, plain http, filesystem storage on the same disk
-* disk floor: \`dd\` of $(mib "$UNIQUE") MiB of zeros + \`sync\` takes $DISK_FLOOR
+* disk floor: \`dd\` of $(mib "$FLOOR_BYTES") MiB of zeros + \`sync\` takes $DISK_FLOOR
 EOF
 if want many; then
   cat <<EOF
 * many (case "many"): $many_images single-platform images (an OCI manifest each, linux/amd64, no index) in
   $m_repos repositories × $( [ "$M_TAGS" = 1 ] && echo "tag t0" || echo "$M_TAGS tags (t0, t1, …)"), each of $((m_own + 1)) layers: one base layer of $m_base_kib KiB common to all
   images + $m_own layers of its own of $m_own_kib KiB (random bytes, tar+gzip level 0): $M_NBLOBS unique
-  blobs, **$M_UNIQUE bytes = $(mib "$M_UNIQUE") MiB** unique (the base layer counted once)
+  blobs, **$M_UNIQUE bytes = $(mib "$M_UNIQUE") MiB** unique (the base layer counted once);
+  $M_SIGNED of them signed (a cosign \`sha256-<hex>.sig\` tag each, $((M_NBLOBS - M_NBLOBS_NOSIG)) of the blobs)
 EOF
 fi
 cat <<EOF
@@ -615,142 +609,17 @@ PY
   fi
 fi
 
-# ---- case 5: many small images ------------------------------------------------------------------
+# ---- case 5: many small images (scripts/bench/many.sh) ---------------------------------------
 if want many; then
-  CE="many: export" CI="many: import"
-  MOUT=$OUT/many
-  mkdir -p "$MOUT"
-  # one reference per line
-  awk -v S="$MSRC" '{ print S "/bench/" $2 ":" $3 }' "$WORK/many-images.tsv" >"$WORK/many-list.txt"
-  cmdfile many-export-ferry <<EOF
-$FERRY export -q -f $WORK/many-list.txt -o $MOUT/ferry.tar
-EOF
-  awk -v K="$SKOPEO" -v S="$MSRC" -v O="$MOUT/skopeo" '{
-    print K " copy -q --preserve-digests --src-tls-verify=false docker://" S "/bench/" $2 ":" $3 \
-      " oci-archive:" O "/" $1 ".tar" }' "$WORK/many-images.tsv" | cmdfile many-export-skopeo
-  awk -v S="$MSRC" -v O="$MOUT/skopeo-p2" '{
-    print "docker://" S "/bench/" $2 ":" $3, "oci-archive:" O "/" $1 ".tar" }' \
-    "$WORK/many-images.tsv" >"$WORK/many-export-pairs.txt"
-  if [ "$many_p2" = 1 ]; then
-    cmdfile many-export-skopeo-p2 <<EOF
-xargs -P 2 -n 2 $SKOPEO copy -q --preserve-digests --src-tls-verify=false <$WORK/many-export-pairs.txt
-EOF
-  fi
-  python3 "$DATA_PY" many-curl-get "$MMETA" "http://$MSRC" "$MOUT/curl" >"$WORK/many-get.cfg"
-  cmdfile many-export-curl <<EOF
-curl -s --fail --create-dirs --parallel --parallel-max $PAR -K $WORK/many-get.cfg
-EOF
-  row "$CE" ferry "$M_UNIQUE" tool "-f LIST, one bundle"
-  row "$CE" skopeo "$M_UNIQUE" skopeo "sequential, one oci-archive per image: the baseline"
-  if [ "$many_p2" = 1 ]; then
-    row "$CE" "skopeo xargs -P 2" "$M_UNIQUE" tool "two at a time, one oci-archive per image"
-  fi
-  row "$CE" "curl --parallel" "$M_UNIQUE" ceiling "one process, --parallel-max $PAR, every unique blob once"
-  target ratio "$CE" ferry skopeo 0.5
-  if [ "$many_p2" = 1 ]; then target ratio "$CE" ferry "skopeo xargs -P 2" ""; fi
-  for ((run = 1; run <= runs; run++)); do
-    rm -f "$MOUT/ferry.tar"
-    if timed "$CE" ferry "$run" many-export-ferry && [ "$run" = 1 ]; then
-      check "ferry many bundle holds $M_NBLOBS blobs" test "$(tar_blobs "$MOUT/ferry.tar")" = "$M_NBLOBS"
-    fi
-    rm -rf "$MOUT/skopeo" && mkdir -p "$MOUT/skopeo"
-    if timed "$CE" skopeo "$run" many-export-skopeo && [ "$run" = 1 ]; then
-      check "skopeo wrote $many_images oci-archives" \
-        test "$(find "$MOUT/skopeo" -name '*.tar' | wc -l)" = "$many_images"
-    fi
-    if [ "$many_p2" = 1 ]; then
-      rm -rf "$MOUT/skopeo-p2" && mkdir -p "$MOUT/skopeo-p2"
-      if timed "$CE" "skopeo xargs -P 2" "$run" many-export-skopeo-p2 && [ "$run" = 1 ]; then
-        check "skopeo (xargs -P 2) wrote $many_images oci-archives" \
-          test "$(find "$MOUT/skopeo-p2" -name '*.tar' | wc -l)" = "$many_images"
-      fi
-    fi
-    rm -rf "$MOUT/curl"
-    if timed "$CE" "curl --parallel" "$run" many-export-curl && [ "$run" = 1 ]; then
-      check "curl downloaded $M_UNIQUE bytes" test "$(files_bytes "$MOUT/curl")" = "$M_UNIQUE"
-    fi
-  done
-  rm -rf "$MOUT/skopeo-p2" "$MOUT/curl"
-
-  # Import inputs: ferry's bundle and skopeo's per-image archives of the last export run (or
-  # made here, untimed, when those runs failed).
-  if [ ! -f "$MOUT/ferry.tar" ] && [ "$have_import" = 1 ]; then
-    log "many: making the input bundle (untimed)"
-    "$FERRY" export -q -f "$WORK/many-list.txt" -o "$MOUT/ferry.tar"
-  fi
-  if [ "$(find "$MOUT/skopeo" -name '*.tar' 2>/dev/null | wc -l)" != "$many_images" ]; then
-    log "many: making the per-image oci-archives (untimed)"
-    rm -rf "$MOUT/skopeo" && mkdir -p "$MOUT/skopeo"
-    bash "$WORK/cmd/many-export-skopeo.sh" >>"$WORK/logs/many-export-skopeo.log" 2>&1
-  fi
-  quiet=
-  if [ "$have_import" = 1 ] && "$FERRY" import --help 2>/dev/null | grep -q -- '--quiet'; then quiet=-q; fi
-  if [ "$have_import" = 1 ]; then
-    cmdfile many-import-ferry <<EOF
-cd $MOUT
-$FERRY import ${quiet:+$quiet }$MOUT/ferry.tar --to $DST/imp --mapping-out $MOUT/mapping.json
-EOF
-  fi
-  awk -v K="$SKOPEO" -v D="$DST" -v O="$MOUT/skopeo" '{
-    print K " copy -q --preserve-digests --dest-tls-verify=false oci-archive:" O "/" $1 ".tar" \
-      " docker://" D "/imp/bench/" $2 ":" $3 }' "$WORK/many-images.tsv" | cmdfile many-import-skopeo
-  awk -v D="$DST" -v O="$MOUT/skopeo" '{
-    print "oci-archive:" O "/" $1 ".tar", "docker://" D "/imp/bench/" $2 ":" $3 }' \
-    "$WORK/many-images.tsv" >"$WORK/many-import-pairs.txt"
-  if [ "$many_p2" = 1 ]; then
-    cmdfile many-import-skopeo-p2 <<EOF
-xargs -P 2 -n 2 $SKOPEO copy -q --preserve-digests --dest-tls-verify=false <$WORK/many-import-pairs.txt
-EOF
-  fi
-  if [ "$have_import" = 1 ]; then
-    row "$CI" ferry "$M_UNIQUE" tool "one bundle"
-  else
-    row "$CI" ferry 0 skip "import: not implemented yet"
-  fi
-  row "$CI" skopeo "$M_UNIQUE" skopeo "sequential, from the per-image oci-archives: the baseline"
-  if [ "$many_p2" = 1 ]; then
-    row "$CI" "skopeo xargs -P 2" "$M_UNIQUE" tool "two at a time, from the per-image oci-archives"
-  fi
-  target ratio "$CI" ferry skopeo 0.5
-  if [ "$many_p2" = 1 ]; then target ratio "$CI" ferry "skopeo xargs -P 2" ""; fi
-  for ((run = 1; run <= runs; run++)); do
-    if [ "$have_import" = 1 ]; then
-      fresh_target
-      if timed "$CI" ferry "$run" many-import-ferry && [ "$run" = 1 ]; then
-        check "ferry import (many): every target in mapping.json serves its manifest" \
-          python3 "$DATA_PY" many-served "$MMETA" "$DST" imp --mapping "$MOUT/mapping.json"
-      fi
-    fi
-    fresh_target
-    if timed "$CI" skopeo "$run" many-import-skopeo && [ "$run" = 1 ]; then
-      check "skopeo import (many): target serves every tag" \
-        python3 "$DATA_PY" many-served "$MMETA" "$DST" imp
-    fi
-    if [ "$many_p2" = 1 ]; then
-      fresh_target
-      if timed "$CI" "skopeo xargs -P 2" "$run" many-import-skopeo-p2 && [ "$run" = 1 ]; then
-        check "skopeo import (many, xargs -P 2): target serves every tag" \
-          python3 "$DATA_PY" many-served "$MMETA" "$DST" imp
-      fi
-    fi
-  done
-  stop_registry target
-  {
-    echo "* many: the skopeo baseline is **sequential** (one \`skopeo copy\` per image, one after"
-    if [ "$many_p2" = 1 ]; then
-      echo "  another); the \`xargs -P 2\` rows run two at a time."
-    else
-      echo "  another); rows with two skopeo at a time were left out (--many-parallel adds them)."
-    fi
-    echo "  Export: skopeo writes one oci-archive per image (so it fetches the common base layer"
-    echo "  $many_images times), ferry one bundle holding it once."
-    echo "  Import: every timed run starts on an empty registry; there is no upload ceiling row for"
-    echo "  this case. MiB/s = the set's unique bytes (base layer once) / median time."
-  } >>"$NOTES"
+  many_case
 fi
 
 # ---- report ---------------------------------------------------------------------------------
-echo "### Results ($size: $(mib "$UNIQUE") MiB unique, $runs runs, load average at end: $(cut -d' ' -f1-3 /proc/loadavg))"
+if [ "$need_main" = 1 ]; then
+  echo "### Results ($size: $(mib "$UNIQUE") MiB unique, $runs runs, load average at end: $(cut -d' ' -f1-3 /proc/loadavg))"
+else
+  echo "### Results (many: $(mib "$M_UNIQUE") MiB unique, $runs runs, load average at end: $(cut -d' ' -f1-3 /proc/loadavg))"
+fi
 echo
 python3 "$HELP/report.py" "$ROWS" "$RUNS" "$TARGETS"
 echo
@@ -769,7 +638,7 @@ for name in export-ferry export-skopeo export-curl-par export-curl-seq \
   platform-ferry platform-skopeo platform-curl-par \
   import-ferry import-skopeo import-skopeo-bundle import-curl \
   verify-ferry verify-ferry-deep verify-sha256sum verify-openssl verify-openssl-p2 \
-  many-export-ferry many-export-skopeo many-export-skopeo-p2 many-export-curl \
+  many-export-ferry many-export-ferry-nosig many-export-skopeo many-export-skopeo-p2 many-export-curl \
   many-import-ferry many-import-skopeo many-import-skopeo-p2; do
   f=$WORK/cmd/$name.sh
   [ -f "$f" ] || continue

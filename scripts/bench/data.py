@@ -27,22 +27,30 @@
       its source repository (plain http HEAD).
 
   Many small images (the "many" case):
+  (the functions are in many_data.py)
   data.py gen-many DIR --images N --repos R --base-kib B --own-layers K --own-kib LO-HI
+                   [--signed S]
       Writes one OCI image layout DIR/layout holding N single-platform images (an OCI manifest
       each, no index; ref names i0000, i0001, ...) and DIR/meta.json. Every image has a base
       layer of B KiB random bytes common to all images, then K layers of its own of LO..HI KiB
       (size drawn from a seeded generator), real tar+gzip as above. Image i belongs in
-      repository many/m<i mod R> with tag t<i div R>. Same arguments => same bytes.
-  data.py many-list META       "<layout ref>\t<repository>\t<tag>" per image.
+      repository many/m<i mod R> with tag t<i div R>. With --signed S, every S-th image (from
+      image 0; 1 = all) has a cosign signature manifest (ref name i0000.sig, to be pushed as
+      tag sha256-<hex>.sig beside it). Same arguments => same bytes.
+  data.py many-list META [--signatures]
+      "<layout ref>\t<repository>\t<tag>" per image (with --signatures: per signature).
   data.py many-curl-get META BASE OUTDIR
-      curl config downloading every unique blob once (manifests by digest from /manifests/).
-  data.py many-served META HOST PREFIX [--mapping FILE]
+      curl config downloading every unique blob once, signatures' included (manifests by
+      digest from /manifests/).
+  data.py many-served META HOST PREFIX [--mapping FILE] [--signatures]
       Exit 0 when HOST serves every image under PREFIX/bench/<repository>:<tag> (PREFIX may be
       "") with its manifest digest (with --mapping: at the target that a ferry
-      relocation-mapping.json gives for it instead).
+      relocation-mapping.json gives for it instead; with --signatures, and no --mapping, also
+      every signature tag).
   data.py tar-blob-bytes TAR   Bytes and count of the blobs/sha256/<hex> members of a tar.
 
-  bytes and count also take the meta.json of gen-many.
+  bytes and count also take the meta.json of gen-many, and then --no-signatures (the set
+  without the signatures' blobs).
 """
 import argparse
 import gzip
@@ -220,7 +228,8 @@ def plat_match(want, have):
 def cmd_bytes(args):
     meta = load(args.meta)
     if meta.get("kind") == "many":
-        print(meta["unique_bytes"])
+        from many_data import many_blobs
+        print(sum(b["size"] for b in many_blobs(meta, not args.no_signatures)))
         return
     total = 0
     for r in meta["repos"]:
@@ -330,130 +339,6 @@ def cmd_check_mapping(args):
     sys.exit(1 if bad or missing else 0)
 
 
-def make_layer_bytes(seed, nbytes):
-    """Like make_layer, but the tar holds one file of nbytes seeded random bytes."""
-    rng = random.Random(seed)
-    data = rng.randbytes(nbytes)
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tf:
-        ti = tarfile.TarInfo(f"{seed}/random.bin")
-        ti.size = len(data)
-        ti.mode = 0o644
-        ti.mtime = 0
-        tf.addfile(ti, io.BytesIO(data))
-    tar = buf.getvalue()
-    return gzip.compress(tar, compresslevel=0, mtime=0), "sha256:" + hashlib.sha256(tar).hexdigest()
-
-
-def gen_many(args):
-    lo, hi = (int(x) for x in args.own_kib.split("-"))
-    lay = Layout(os.path.join(args.dir, "layout"))
-    blobs = {}
-
-    def add(data, mt, kind):
-        d, n = lay.put(data)
-        blobs.setdefault(d, {"digest": d, "size": n, "mediaType": mt, "kind": kind})
-        return {"mediaType": mt, "digest": d, "size": n}
-
-    key = f"many-b{args.base_kib}-o{args.own_layers}x{args.own_kib}"
-    base = make_layer_bytes(f"{key}-base", args.base_kib * 1024)
-    sizes = random.Random(f"{key}-sizes")
-    images, top = [], []
-    for i in range(args.images):
-        layers = [base] + [make_layer_bytes(f"{key}-i{i}-l{k}", sizes.randint(lo, hi) * 1024)
-                           for k in range(args.own_layers)]
-        ldescs = [add(data, MT_LAYER, "layer") for data, _ in layers]
-        cfg = {
-            "created": "2024-01-01T00:00:00Z",
-            "architecture": "amd64",
-            "os": "linux",
-            "config": {"Env": ["PATH=/usr/bin:/bin"], "Cmd": ["/bin/sh"],
-                       "Labels": {"io.ferry.bench.image": str(i)}},
-            "rootfs": {"type": "layers", "diff_ids": [d for _, d in layers]},
-            "history": [{"created": "2024-01-01T00:00:00Z", "created_by": f"layer {k}"}
-                        for k in range(len(layers))],
-        }
-        cdesc = add(canon(cfg), MT_CONFIG, "config")
-        man = {"schemaVersion": 2, "mediaType": MT_MANIFEST, "config": cdesc, "layers": ldescs}
-        mdesc = add(canon(man), MT_MANIFEST, "manifest")
-        ref = f"i{i:04d}"
-        top.append({**mdesc, "annotations": {"org.opencontainers.image.ref.name": ref}})
-        images.append({"ref": ref, "repo": f"many/m{i % args.repos:03d}",
-                       "tag": f"t{i // args.repos}", "manifest": mdesc,
-                       "blobs": [cdesc["digest"]] + [d["digest"] for d in ldescs]})
-    with open(os.path.join(lay.root, "index.json"), "wb") as f:
-        f.write(canon({"schemaVersion": 2, "manifests": top}))
-    with open(os.path.join(lay.root, "oci-layout"), "w") as f:
-        f.write('{"imageLayoutVersion":"1.0.0"}')
-    meta = {"kind": "many", "layout": lay.root, "images": images,
-            "blobs": list(blobs.values()),
-            "unique_bytes": sum(b["size"] for b in blobs.values())}
-    with open(os.path.join(args.dir, "meta.json"), "w") as f:
-        json.dump(meta, f, indent=1)
-    print(f"gen-many: {len(images)} images, {len(blobs)} unique blobs, "
-          f"{meta['unique_bytes']} bytes", file=sys.stderr)
-
-
-def cmd_many_list(args):
-    for im in load(args.meta)["images"]:
-        print("\t".join([im["ref"], im["repo"], im["tag"]]))
-
-
-def cmd_many_curl_get(args):
-    meta = load(args.meta)
-    print("header = " + q("Accept: " + MT_MANIFEST))
-    seen = set()
-    for im in meta["images"]:
-        for d, ep in [(im["manifest"]["digest"], "manifests")] + [(b, "blobs") for b in im["blobs"]]:
-            if d in seen:
-                continue
-            seen.add(d)
-            print("url = " + q("%s/v2/bench/%s/%s/%s" % (args.base, im["repo"], ep, d)))
-            print("output = " + q(os.path.join(args.outdir, d)))
-
-
-def head_digest(url, accept):
-    import urllib.request
-    req = urllib.request.Request(url, method="HEAD", headers={"Accept": accept})
-    try:
-        with urllib.request.urlopen(req) as resp:
-            return resp.headers.get("Docker-Content-Digest")
-    except Exception as e:  # noqa: BLE001 - report any failure as a mismatch
-        return f"error {e}"
-
-
-def cmd_many_served(args):
-    meta = load(args.meta)
-    targets = {}
-    if args.mapping:
-        with open(args.mapping) as f:
-            mapping = json.load(f)
-        for src, dst in mapping.items():
-            targets[src.split("/bench/", 1)[-1]] = dst
-    bad = []
-    for im in meta["images"]:
-        want = im["manifest"]["digest"]
-        key = f"{im['repo']}:{im['tag']}"
-        if args.mapping:
-            dst = targets.get(key)
-            if dst is None:
-                bad.append(f"no mapping entry for bench/{key}")
-                continue
-            host, rest = dst.split("/", 1)
-            name, ref = (rest.split("@", 1) if "@" in rest else rest.rsplit(":", 1))
-        else:
-            name = "/".join(x for x in (args.prefix, "bench", im["repo"]) if x)
-            host, ref = args.host, im["tag"]
-        got = head_digest(f"http://{host}/v2/{name}/manifests/{ref}", MT_MANIFEST)
-        if got != want:
-            bad.append(f"{host}/{name}:{ref}: {got} (want {want})")
-    for line in bad[:10]:
-        print("many-served: " + line, file=sys.stderr)
-    if len(bad) > 10:
-        print(f"many-served: ... and {len(bad) - 10} more", file=sys.stderr)
-    sys.exit(1 if bad else 0)
-
-
 def cmd_tar_blob_bytes(args):
     import re
     n = total = 0
@@ -479,8 +364,10 @@ def main():
     b = sub.add_parser("bytes")
     b.add_argument("meta")
     b.add_argument("--platform")
+    b.add_argument("--no-signatures", action="store_true")
     c = sub.add_parser("count")
     c.add_argument("meta")
+    c.add_argument("--no-signatures", action="store_true")
     cg = sub.add_parser("curl-get")
     cg.add_argument("meta")
     cg.add_argument("base")
@@ -508,8 +395,10 @@ def main():
     gm.add_argument("--base-kib", type=int, required=True)
     gm.add_argument("--own-layers", type=int, required=True)
     gm.add_argument("--own-kib", required=True)
+    gm.add_argument("--signed", type=int, default=0)
     ml = sub.add_parser("many-list")
     ml.add_argument("meta")
+    ml.add_argument("--signatures", action="store_true")
     mc = sub.add_parser("many-curl-get")
     mc.add_argument("meta")
     mc.add_argument("base")
@@ -519,16 +408,26 @@ def main():
     ms.add_argument("host")
     ms.add_argument("prefix")
     ms.add_argument("--mapping")
+    ms.add_argument("--signatures", action="store_true")
     tb = sub.add_parser("tar-blob-bytes")
     tb.add_argument("tar")
     a = ap.parse_args()
-    if a.cmd == "gen":
+    if a.cmd.startswith("many-") or a.cmd == "gen-many":
+        import many_data
+        {"gen-many": many_data.gen_many, "many-list": many_data.cmd_many_list,
+         "many-curl-get": many_data.cmd_many_curl_get,
+         "many-served": many_data.cmd_many_served}[a.cmd](a)
+    elif a.cmd == "gen":
         gen(a)
     elif a.cmd == "bytes":
         cmd_bytes(a)
     elif a.cmd == "count":
         m = load(a.meta)
-        print(len(m["blobs"]) if m.get("kind") == "many" else sum(len(r["blobs"]) for r in m["repos"]))
+        if m.get("kind") == "many":
+            from many_data import many_blobs
+            print(len(many_blobs(m, not a.no_signatures)))
+        else:
+            print(sum(len(r["blobs"]) for r in m["repos"]))
     elif a.cmd == "curl-get":
         cmd_curl_get(a)
     elif a.cmd == "curl-post":
@@ -539,14 +438,6 @@ def main():
         cmd_check_mapping(a)
     elif a.cmd == "curl-manifests":
         cmd_curl_manifests(a)
-    elif a.cmd == "gen-many":
-        gen_many(a)
-    elif a.cmd == "many-list":
-        cmd_many_list(a)
-    elif a.cmd == "many-curl-get":
-        cmd_many_curl_get(a)
-    elif a.cmd == "many-served":
-        cmd_many_served(a)
     elif a.cmd == "tar-blob-bytes":
         cmd_tar_blob_bytes(a)
 

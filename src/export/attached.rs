@@ -3,6 +3,7 @@
 //! it, from the fallback tag `sha256-<hex>`. Referrers of referrers are followed to a bounded
 //! depth; a cycle is an error, not a loop.
 
+use super::memo::{subject_key, Found};
 use super::plan::{Attachment, Planner};
 use super::ExportError;
 use crate::digest::Digest;
@@ -11,7 +12,7 @@ use crate::reference::Reference;
 use crate::registry::referrers::{too_many, Full, UniqueReferrers};
 
 /// Deepest chain of artifacts attached to artifacts that is followed.
-const MAX_DEPTH: usize = 4;
+pub(super) const MAX_DEPTH: usize = 4;
 
 /// Which attached artifacts export looks for.
 #[derive(Debug, Clone)]
@@ -28,6 +29,13 @@ impl Default for Discovery {
             cosign: true,
             referrers: Some(Vec::new()),
         }
+    }
+}
+
+impl Discovery {
+    /// Whether anything attached is looked for at all.
+    pub fn any(&self) -> bool {
+        self.cosign || self.referrers.is_some()
     }
 }
 
@@ -79,18 +87,26 @@ impl Planner<'_> {
         Ok(())
     }
 
-    /// (entry name, reference to fetch, artifact type) of everything attached to `subject`.
-    fn attached_to(
+    /// What is attached to `subject`: the answer gathered beforehand (`probe`), else asked now.
+    fn attached_to(&self, r: &Reference, subject: &Digest) -> Result<Vec<Found>, ExportError> {
+        match self.memo.attached(&subject_key(r, subject)) {
+            Some(got) => got,
+            None => self.ask_attached(r, subject),
+        }
+    }
+
+    /// (entry name, reference to fetch, artifact type) of everything attached to `subject`,
+    /// asked of the registry. Without a referrers API the fallback tag is read; with one, never.
+    pub(super) fn ask_attached(
         &self,
         r: &Reference,
         subject: &Digest,
-    ) -> Result<Vec<(String, Reference, Option<String>)>, ExportError> {
-        let err = |e| ExportError::registry(&r.to_string(), e);
+    ) -> Result<Vec<Found>, ExportError> {
         let mut out = Vec::new();
         if self.discovery.cosign {
             for suffix in ["sig", "att", "sbom"] {
                 let tagged = r.with_tag(&format!("{}.{suffix}", digest_tag(subject)));
-                if self.client.head_manifest(&tagged).map_err(err)?.is_some() {
+                if self.has_tag(r, &tagged)? {
                     out.push((tagged.to_string(), tagged, None));
                 }
             }
@@ -128,9 +144,13 @@ impl Planner<'_> {
         } else {
             types.iter().map(|t| Some(t.as_str())).collect()
         };
+        if self.memo.without_referrers_api(&r.registry) {
+            return self.fallback(r, subject, types);
+        }
         let mut found = UniqueReferrers::new();
         for q in queries {
             let Some(listed) = self.client.referrers(r, subject, q).map_err(err)? else {
+                self.memo.put_without_referrers_api(&r.registry);
                 return self.fallback(r, subject, types);
             };
             for d in listed {
@@ -154,7 +174,7 @@ impl Planner<'_> {
     ) -> Result<Vec<Descriptor>, ExportError> {
         let err = |e| ExportError::registry(&r.to_string(), e);
         let tag = r.with_tag(&digest_tag(subject));
-        if self.client.head_manifest(&tag).map_err(err)?.is_none() {
+        if !self.has_tag(r, &tag)? {
             return Ok(Vec::new());
         }
         let m = self.client.get_manifest(&tag).map_err(err)?;
@@ -174,5 +194,16 @@ impl Planner<'_> {
             }
         }
         Ok(found.into_vec())
+    }
+
+    /// Whether `tagged` exists: from the repository's tag list when it was read, else a HEAD.
+    fn has_tag(&self, r: &Reference, tagged: &Reference) -> Result<bool, ExportError> {
+        if let (Some(listed), Some(tag)) = (self.memo.tags(&r.name()), &tagged.tag) {
+            return Ok(listed.contains(tag));
+        }
+        let found = self.client.head_manifest(tagged);
+        Ok(found
+            .map_err(|e| ExportError::registry(&r.to_string(), e))?
+            .is_some())
     }
 }

@@ -3,7 +3,9 @@
 pub mod attached;
 pub mod bounds;
 mod fetch;
+mod memo;
 pub mod plan;
+mod probe;
 mod rollback;
 mod select;
 pub mod since;
@@ -25,7 +27,7 @@ use crate::reference::{Reference, ReferenceError};
 use crate::registry::{Client, RegistryError};
 use crate::sizes::{len64, saturating_total};
 pub use attached::Discovery;
-use plan::{ImagePlan, Planner, Role};
+use plan::{ImagePlan, Role};
 use write::{Layout, Source};
 
 /// Where the bundle goes.
@@ -106,6 +108,9 @@ pub enum ExportError {
     /// A split bundle needing more parts than ferry writes.
     #[error(transparent)]
     TooManyParts(Box<bounds::TooManyParts>),
+    /// An index whose registry lacks some of its children.
+    #[error(transparent)]
+    SparseSource(Box<select::SparseSource>),
     #[error(transparent)]
     Layout(#[from] LayoutError),
     #[error("{0}")]
@@ -170,25 +175,10 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
     let kind = write::check_output(&opts.output, opts.split_size)?;
     let held = since::Held::load(&opts.since)?;
     let note = Progress::new("export", 0, opts.progress);
-    let mut planner = Planner::new(client, &opts.platforms);
-    planner.discovery = opts.discovery.clone();
-    let mut failed = Vec::new();
-    for r in &refs {
-        note.note(&format!("resolving {r}"));
-        let mark = planner.plan.mark();
-        if let Err(e) = planner.add_image(r) {
-            if refs.len() == 1 {
-                return Err(e);
-            }
-            planner.plan.rollback(mark);
-            note.note(&format!("failed: {e}"));
-            failed.push(e.to_string());
-        }
-    }
+    let (mut plan, failed) = probe::plan_all(client, opts, &refs, &note)?;
     if !failed.is_empty() && (!opts.keep_going || failed.len() == refs.len()) {
         return Err(ExportError::Failed(failed));
     }
-    let mut plan = planner.plan;
     plan.settle();
     let mut warnings = Vec::new();
     for img in &plan.images {

@@ -2,7 +2,9 @@
 //! bytes) and which blobs (with sizes) go into the bundle, before any layer data moves.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
 
+use super::memo::Memo;
 use super::ExportError;
 use crate::digest::Digest;
 use crate::layout::{IndexEntry, ANNOT_PLATFORMS, ANNOT_SUBJECT};
@@ -89,6 +91,10 @@ pub struct Planner<'a> {
     pub plan: Plan,
     /// What attached artifacts to look for.
     pub discovery: super::Discovery,
+    /// Registry questions asked at once (`-j`).
+    pub jobs: usize,
+    /// Answers the registry gave already (shared by the passes of one export).
+    pub memo: Arc<Memo>,
 }
 
 /// An artifact attached to a manifest (signature, attestation, SBOM, referrer).
@@ -104,6 +110,8 @@ impl<'a> Planner<'a> {
             wanted,
             plan: Plan::default(),
             discovery: super::Discovery::default(),
+            jobs: 1,
+            memo: Arc::default(),
         }
     }
 
@@ -144,8 +152,8 @@ impl<'a> Planner<'a> {
         attached: Option<Attachment>,
     ) -> Result<Vec<Digest>, ExportError> {
         let root = self
-            .client
-            .get_manifest(r)
+            .memo
+            .manifest(self.client, r)
             .map_err(|e| self.registry_err(&image, e))?;
         let mut acc = PlatformAcc::default();
         let parsed = root.parse().map_err(|e| ExportError::Manifest {

@@ -2,15 +2,20 @@
 //! platforms asked for (DESIGN §3.2): platform manifests by `--platform`, buildkit attestations
 //! exactly when what they attest is kept, nested indexes when anything under them is kept.
 //! The index bytes themselves are never changed: a subset is recorded as `io.ferry.platforms`.
+//! Children the registry lacks are gathered over the whole walk and reported together, with
+//! the platforms it does hold (a registry that mirrored one platform of an index).
 
 use std::collections::BTreeSet;
 
+use super::memo::Remembered;
 use super::plan::{Planner, PlatformAcc, Role};
 use super::ExportError;
+use crate::digest::Digest;
 use crate::layout::MAX_DEPTH;
 use crate::manifest::{Checked, Parsed, RawManifest};
+use crate::platform::Platform;
 use crate::reference::Reference;
-use crate::registry::{RegistryError, Repository};
+use crate::registry::RegistryError;
 use crate::walk::{Failure, Node, Visit};
 
 /// Walks the index `root` of `image`, adding what is kept to the plan.
@@ -21,9 +26,9 @@ pub(super) fn walk(
     root: &RawManifest,
     acc: &mut PlatformAcc,
 ) -> Result<(), ExportError> {
-    let client = planner.client;
-    let source = Repository {
-        client,
+    let source = Remembered {
+        client: planner.client,
+        memo: planner.memo.clone(),
         reference: r,
     };
     let mut v = Selection {
@@ -32,8 +37,94 @@ pub(super) fn walk(
         image,
         acc,
         kept_under: Vec::new(),
+        held: Vec::new(),
+        absent: Vec::new(),
     };
-    crate::walk::walk(&source, &Checked::of(root), root.clone(), &mut v)
+    crate::walk::walk(&source, &Checked::of(root), root.clone(), &mut v)?;
+    if v.absent.is_empty() {
+        return Ok(());
+    }
+    let mut held: Vec<String> = Vec::new();
+    for p in v.held.iter().map(Platform::to_string) {
+        if !held.contains(&p) {
+            held.push(p);
+        }
+    }
+    Err(ExportError::SparseSource(Box::new(SparseSource {
+        image: image.to_string(),
+        repository: r.name(),
+        subset: !v.planner.wanted.is_empty(),
+        held,
+        absent: v.absent,
+    })))
+}
+
+/// An index child the registry does not have.
+#[derive(Debug)]
+pub struct Absent {
+    /// Its platform (`linux/arm64/v8`), else what it is (`attestation manifest`).
+    pub what: String,
+    pub digest: Digest,
+    /// A buildkit attestation: no `--platform` leaves it out while its platform is kept.
+    pub attestation: bool,
+}
+
+/// A registry that lacks children of an index it serves, so the image cannot be exported
+/// whole; the message names every absent child and the platforms to export instead.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", self.message())]
+pub struct SparseSource {
+    pub image: String,
+    pub repository: String,
+    /// `--platform` was given: `held` are the asked-for platforms it has, not all of them.
+    pub subset: bool,
+    /// Platforms whose manifests the registry has, in the order walked.
+    pub held: Vec<String>,
+    pub absent: Vec<Absent>,
+}
+
+impl SparseSource {
+    fn message(&self) -> String {
+        let absent: Vec<String> = self
+            .absent
+            .iter()
+            .map(|a| format!("{} {}", a.what, a.digest))
+            .collect();
+        let holds = match (self.held.is_empty(), self.subset) {
+            (false, false) => format!("the registry holds only {}", self.held.join(", ")),
+            (false, true) => format!(
+                "of the platforms asked for, the registry holds only {}",
+                self.held.join(", ")
+            ),
+            (true, false) => format!(
+                "the registry ({}) holds none of the platforms",
+                self.repository
+            ),
+            (true, true) => format!(
+                "the registry ({}) holds none of the requested platforms",
+                self.repository
+            ),
+        };
+        let mut out = format!(
+            "{}: {holds} of this index (absent: {})",
+            self.image,
+            absent.join(", ")
+        );
+        if self.absent.iter().all(|a| a.attestation) {
+            out.push_str("; the absent attestation manifests are of platforms the registry has, and --platform keeps an attestation with its platform");
+        } else if !self.held.is_empty() {
+            let flags: Vec<String> = self
+                .held
+                .iter()
+                .map(|p| format!("--platform {p}"))
+                .collect();
+            out.push_str(&format!(
+                "; export the platforms it has with {}",
+                flags.join(" ")
+            ));
+        }
+        out
+    }
 }
 
 struct Selection<'p, 'a> {
@@ -43,6 +134,10 @@ struct Selection<'p, 'a> {
     acc: &'p mut PlatformAcc,
     /// Per open index, innermost last: whether anything under it was kept.
     kept_under: Vec<bool>,
+    /// Platforms of the kept manifests the registry has (or that were planned already).
+    held: Vec<Platform>,
+    /// Selected children the registry lacks, reported together after the walk.
+    absent: Vec<Absent>,
 }
 
 impl Selection<'_, '_> {
@@ -53,7 +148,7 @@ impl Selection<'_, '_> {
     }
 }
 
-impl Visit<Repository<'_>> for Selection<'_, '_> {
+impl Visit<Remembered<'_>> for Selection<'_, '_> {
     type Error = ExportError;
 
     fn select(&mut self, _index: &Node, children: &[Checked]) -> Result<Vec<bool>, ExportError> {
@@ -90,6 +185,7 @@ impl Visit<Repository<'_>> for Selection<'_, '_> {
             // Planned already (another image shares it): kept, not fetched again.
             selected[i] = !self.planner.plan.inline.contains_key(&c.digest);
             if !selected[i] {
+                self.held.extend(c.platform());
                 self.mark_kept();
             }
         }
@@ -123,6 +219,9 @@ impl Visit<Repository<'_>> for Selection<'_, '_> {
                 )))
             }
             Parsed::Manifest { config, layers } => {
+                if node.depth > 0 && c.attests().is_none() {
+                    self.held.extend(c.platform());
+                }
                 let (r, image) = (self.r, self.image);
                 self.planner
                     .add_manifest_blobs(r, image, config.clone(), layers.clone());
@@ -157,15 +256,17 @@ impl Visit<Repository<'_>> for Selection<'_, '_> {
         Ok(())
     }
 
-    fn absent(&mut self, index: &Node, c: &Checked, _: &[Checked]) -> Result<(), ExportError> {
-        let what = c.what();
-        Err(ExportError::Input(format!(
-            "{}: the registry does not have the {what} {} that index {} lists (not found in {})",
-            self.image,
-            c.digest,
-            index.manifest.digest,
-            self.r.name()
-        )))
+    fn absent(&mut self, _index: &Node, c: &Checked, _: &[Checked]) -> Result<(), ExportError> {
+        let attestation = c.attests().is_some();
+        self.absent.push(Absent {
+            what: match c.platform() {
+                Some(p) if !attestation => p.to_string(),
+                _ => c.what(),
+            },
+            digest: c.digest.clone(),
+            attestation,
+        });
+        Ok(())
     }
 
     fn failed(
@@ -186,5 +287,49 @@ impl Visit<Repository<'_>> for Selection<'_, '_> {
                 limit: MAX_DEPTH,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn absent(what: &str, n: u8, attestation: bool) -> Absent {
+        Absent {
+            what: what.into(),
+            digest: Digest::sha256_of(&[n]),
+            attestation,
+        }
+    }
+
+    fn sparse(held: &[&str], subset: bool, absent: Vec<Absent>) -> String {
+        SparseSource {
+            image: "r/a:v1".into(),
+            repository: "r/a".into(),
+            subset,
+            held: held.iter().map(|p| p.to_string()).collect(),
+            absent,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn the_message_names_what_is_absent_and_what_to_ask_for() {
+        let d = |n: u8| Digest::sha256_of(&[n]).to_string();
+        let m = sparse(
+            &["linux/amd64", "linux/s390x"],
+            false,
+            vec![absent("linux/arm64/v8", 1, false)],
+        );
+        assert_eq!(m, format!("r/a:v1: the registry holds only linux/amd64, linux/s390x of this index (absent: linux/arm64/v8 {}); export the platforms it has with --platform linux/amd64 --platform linux/s390x", d(1)));
+        let m = sparse(&[], true, vec![absent("linux/arm64/v8", 1, false)]);
+        assert_eq!(m, format!("r/a:v1: the registry (r/a) holds none of the requested platforms of this index (absent: linux/arm64/v8 {})", d(1)));
+        let m = sparse(
+            &["linux/amd64"],
+            false,
+            vec![absent("attestation manifest", 2, true)],
+        );
+        assert!(m.contains("(absent: attestation manifest sha256:"), "{m}");
+        assert!(!m.contains("--platform linux"), "{m}");
     }
 }

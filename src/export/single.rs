@@ -25,6 +25,34 @@ impl Planner<'_> {
                 c.digest, c.size
             )));
         }
+        let bytes = match self.memo.config(&c.digest) {
+            Some(bytes) => bytes,
+            None => {
+                let bytes = self.read_config(r, image, c)?;
+                self.memo.put_config(&c.digest, &bytes);
+                bytes
+            }
+        };
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        if let Some(p) = Platform::from_json(&json) {
+            acc.available.push(p.clone());
+            let hits = self.wanted_hits(&p);
+            if !hits.is_empty() {
+                acc.matched.extend(hits);
+                acc.kept.push(p);
+            }
+        }
+        if acc.matched.is_empty() {
+            return Ok(()); // add_image reports it with the platform found
+        }
+        self.plan
+            .inline
+            .insert(c.digest.clone(), (Role::Config, bytes));
+        Ok(())
+    }
+
+    /// The config `c` of `image`, digest-checked.
+    fn read_config(&self, r: &Reference, image: &str, c: &Checked) -> Result<Vec<u8>, ExportError> {
         let stream = self
             .client
             .open_blob(r, &c.digest, &c.descriptor.urls, 0)
@@ -43,21 +71,6 @@ impl Planner<'_> {
             registry: r.registry.clone(),
             detail: e.to_string(),
         })?;
-        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        if let Some(p) = Platform::from_json(&json) {
-            acc.available.push(p.clone());
-            let hits = self.wanted_hits(&p);
-            if !hits.is_empty() {
-                acc.matched.extend(hits);
-                acc.kept.push(p);
-            }
-        }
-        if acc.matched.is_empty() {
-            return Ok(()); // add_image reports it with the platform found
-        }
-        self.plan
-            .inline
-            .insert(c.digest.clone(), (Role::Config, bytes));
-        Ok(())
+        Ok(bytes)
     }
 }

@@ -12,6 +12,7 @@ mod redirect;
 pub mod referrers;
 pub mod retry;
 pub mod stall;
+pub mod tags;
 mod tls;
 mod token;
 pub mod transport;
