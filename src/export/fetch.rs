@@ -3,8 +3,7 @@
 //! already has when the server ignores it); a digest or size mismatch is fatal.
 
 use std::io::{ErrorKind, Read};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::plan::BlobSource;
 use super::ExportError;
@@ -194,40 +193,19 @@ pub fn fetch_all(
     // Largest first keeps workers busy to the end.
     let mut order: Vec<&(u64, &BlobSource)> = blobs.iter().collect();
     order.sort_by(|a, b| b.1.size.cmp(&a.1.size).then(a.1.digest.cmp(&b.1.digest)));
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let first_error: Mutex<Option<ExportError>> = Mutex::new(None);
-    std::thread::scope(|s| {
-        for _ in 0..jobs.max(1).min(order.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((offset, src)) = order.get(i).copied() else {
-                    break;
-                };
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let mut sink = |at: u64, bytes: &[u8]| {
-                    out.write_at(offset + at, bytes)
-                        .map_err(ExportError::Layout)
-                };
-                let done = download(client, src, progress, &stop, &mut sink).and_then(|()| {
-                    out.record(&src.digest.to_string())
-                        .map_err(ExportError::Layout)
-                });
-                if let Err(e) = done {
-                    stop.store(true, Ordering::Relaxed);
-                    let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
-                    if slot.is_none() || matches!(*slot, Some(ExportError::Cancelled)) {
-                        *slot = Some(e);
-                    }
-                    break;
-                }
-            });
-        }
-    });
-    match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    crate::pool::run(
+        &order,
+        jobs,
+        || (),
+        |_, (offset, src), stop| {
+            let mut sink = |at: u64, bytes: &[u8]| {
+                out.write_at(offset + at, bytes)
+                    .map_err(ExportError::Layout)
+            };
+            download(client, src, progress, stop, &mut sink)?;
+            out.record(&src.digest.to_string())
+                .map_err(ExportError::Layout)
+        },
+    )?;
+    Ok(())
 }

@@ -68,7 +68,7 @@ impl Memo {
 
     /// Reads every reference of `refs`, `jobs` at a time.
     pub fn prefetch(&self, client: &Client, refs: &[Reference], jobs: usize) {
-        let got = crate::par::map(refs, jobs, |r| client.get_manifest(r));
+        let got = crate::pool::map(refs, jobs, |r| client.get_manifest(r));
         for (r, m) in refs.iter().zip(got) {
             self.put_manifest(r, m);
         }

@@ -106,7 +106,7 @@ impl Planner<'_> {
             if round.is_empty() {
                 return;
             }
-            let answers = crate::par::map(&round, self.jobs, |(r, d)| self.ask_attached(r, d));
+            let answers = crate::pool::map(&round, self.jobs, |(r, d)| self.ask_attached(r, d));
             let mut artifacts: Vec<(Reference, Reference)> = Vec::new();
             for ((r, d), got) in round.iter().zip(answers) {
                 for (_, at, _) in got.iter().flatten() {
@@ -116,7 +116,7 @@ impl Planner<'_> {
                 }
                 self.memo.put_attached(subject_key(r, d), got);
             }
-            let manifests = crate::par::map(&artifacts, self.jobs, |(_, at)| {
+            let manifests = crate::pool::map(&artifacts, self.jobs, |(_, at)| {
                 self.client.get_manifest(at)
             });
             round = Vec::new();
@@ -146,7 +146,7 @@ impl Planner<'_> {
                 *n += per_subject;
             }
         }
-        let listed = crate::par::map(&repos, self.jobs, |(r, pages)| {
+        let listed = crate::pool::map(&repos, self.jobs, |(r, pages)| {
             self.client.tags_with_prefix(r, &DIGEST_TAGS, *pages)
         });
         for ((r, _), got) in repos.iter().zip(listed) {

@@ -151,7 +151,7 @@ pub(super) fn push_all_manifests(
             .iter()
             .filter(|p| !blocked(prepared, p, &refused_digests))
             .collect();
-        let outcomes = crate::par::map(&todo, jobs, |p| push_one(client, prepared, p));
+        let outcomes = crate::pool::map(&todo, jobs, |p| push_one(client, prepared, p));
         let mut failed = None;
         for (p, o) in todo.iter().zip(outcomes) {
             match o {

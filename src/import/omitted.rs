@@ -153,7 +153,7 @@ pub(super) fn check(
         return Ok(Mounts::default());
     };
     let needs = needs(prepared, &record, mapper);
-    let outcomes = crate::par::try_map(&needs, jobs, |n| check_one(client, n))?;
+    let outcomes = crate::pool::try_map(&needs, jobs, |n| check_one(client, n))?;
     let mut missing: Vec<String> = outcomes.iter().flat_map(|o| o.missing.clone()).collect();
     missing.sort();
     if !missing.is_empty() {
@@ -171,7 +171,7 @@ pub(super) fn check(
 
 /// Mounts the omitted layers found only in sibling repositories.
 pub(super) fn mount(client: &Client, m: &Mounts, jobs: usize) -> Result<BlobStats, ImportError> {
-    crate::par::try_map(&m.list, jobs, |(d, into, from)| {
+    crate::pool::try_map(&m.list, jobs, |(d, into, from)| {
         let image = format!("omitted layer {d} → {}", into.name());
         match client.mount_blob(&target(into), d, &from.repository) {
             Ok(true) => Ok(()),

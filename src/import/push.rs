@@ -2,7 +2,6 @@
 //! it, mount from one that has it, else upload once; a bounded pool of workers over blobs.
 
 use std::io::Read;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::refusals::{first_push, Answered};
@@ -147,43 +146,24 @@ pub fn push_blobs(
 ) -> Result<BlobStats, ImportError> {
     let mut order: Vec<&BlobWork> = work.iter().collect();
     order.sort_by(|a, b| b.size.cmp(&a.size).then(a.digest.cmp(&b.digest)));
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let stats = Mutex::new(BlobStats::default());
-    let first_error: Mutex<Option<ImportError>> = Mutex::new(None);
     let answered = Answered::default();
-    std::thread::scope(|s| {
-        for _ in 0..jobs.max(1).min(order.len().max(1)) {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(w) = order.get(i).copied() else {
-                    break;
-                };
-                if stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let mut open = || -> std::io::Result<Box<dyn Read>> {
-                    let r = bundle
-                        .open_blob(&w.digest)
-                        .map_err(|e| std::io::Error::other(e.to_string()))?;
-                    Ok(Box::new(Counting { inner: r, progress }))
-                };
-                match place_blob(client, w, chunk, &mut open, true, &answered) {
-                    Ok(o) => count(&stats, w, &o),
-                    Err(e) => {
-                        stop.store(true, Ordering::Relaxed);
-                        first_error
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .get_or_insert(e);
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e);
+    let outcomes = crate::pool::run(
+        &order,
+        jobs,
+        || (),
+        |_, w, _| {
+            let mut open = || -> std::io::Result<Box<dyn Read>> {
+                let r = bundle
+                    .open_blob(&w.digest)
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+                Ok(Box::new(Counting { inner: r, progress }))
+            };
+            place_blob(client, w, chunk, &mut open, true, &answered)
+        },
+    )?;
+    let stats = Mutex::new(BlobStats::default());
+    for (w, o) in order.iter().zip(&outcomes) {
+        count(&stats, w, o);
     }
     Ok(stats.into_inner().unwrap_or_else(|p| p.into_inner()))
 }

@@ -73,7 +73,7 @@ pub(super) fn read_back(
     items: &[Pushed],
     jobs: usize,
 ) -> Result<usize, ImportError> {
-    let answers = crate::par::map(items, jobs, |p| {
+    let answers = crate::pool::map(items, jobs, |p| {
         client
             .served_digest(&target(&p.repo), &p.reference, &p.media_type, &p.digest)
             .map_err(|e| registry_err(&p.image, e))

@@ -43,7 +43,7 @@ pub(super) fn from_bundle(
         }
     }
     let checks: Vec<_> = checks.into_iter().collect();
-    let present = crate::par::try_map(&checks, opts.jobs, |((d, _, repo), image)| {
+    let present = crate::pool::try_map(&checks, opts.jobs, |((d, _, repo), image)| {
         client
             .head_blob(&target_of(repo)?, d)
             .map_err(|e| registry_err(image, e))
@@ -90,7 +90,7 @@ pub(super) fn from_list(
         }
     }
     mapper.check_all(refs.iter().map(|(_, r)| r))?;
-    let walked = crate::par::try_map(&refs, jobs, |(name, r)| {
+    let walked = crate::pool::try_map(&refs, jobs, |(name, r)| {
         let relocated = mapper.relocate(r)?;
         let t = target_of(&relocated)?;
         let mut blobs = Vec::new();

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, Read};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use flate2::read::MultiGzDecoder;
@@ -224,9 +223,10 @@ pub fn check(
     let progress = progress_for(report.bytes);
     let results: Mutex<BTreeMap<Digest, Result<Digest, String>>> = Mutex::new(BTreeMap::new());
     let record = |d: &Digest, r: Result<Digest, String>| {
-        if let Ok(mut m) = results.lock() {
-            m.insert(d.clone(), r);
-        }
+        results
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(d.clone(), r);
     };
     if let Some(gz) = bundle.gz() {
         let mut buf = vec![0u8; BUF];
@@ -242,25 +242,25 @@ pub fn check(
     } else {
         let mut order: Vec<(&Digest, &Work)> = work.iter().collect();
         order.sort_by_key(|w| std::cmp::Reverse(w.1.size));
-        let next = AtomicUsize::new(0);
-        std::thread::scope(|s| {
-            for _ in 0..threads.clamp(1, order.len().max(1)) {
-                s.spawn(|| {
-                    let mut buf = vec![0u8; BUF];
-                    while let Some((d, w)) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let r = match bundle.open_blob(d) {
-                            Ok(mut r) => uncompressed_digest(&mut r, w.kind, &mut buf, &progress),
-                            Err(e) => Err(e.to_string()),
-                        };
-                        record(d, r);
-                    }
-                });
-            }
-        });
+        let _ = crate::pool::run(
+            &order,
+            threads,
+            || vec![0u8; BUF],
+            |buf, (d, w), _| {
+                let r = match bundle.open_blob(d) {
+                    Ok(mut r) => uncompressed_digest(&mut r, w.kind, buf, &progress),
+                    Err(e) => Err(e.to_string()),
+                };
+                record(d, r);
+                Ok::<_, std::convert::Infallible>(())
+            },
+        );
     }
     progress.finish();
     report.seconds = start.elapsed().as_secs_f64();
-    let results = results.into_inner().unwrap_or_default();
+    let results = results
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     for (d, w) in &work {
         let c0 = &w.claims[0];
         match results.get(d) {

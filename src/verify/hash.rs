@@ -3,8 +3,6 @@
 //! is read once, at the speed of sha256 (SHA-NI when the CPU has it) times the cores.
 
 use std::io::Read;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -116,25 +114,16 @@ pub fn hash_all(
     let mut order: Vec<&Member> = members.iter().collect();
     order.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
     let threads = threads.clamp(1, order.len().max(1));
-    let next = AtomicUsize::new(0);
-    let findings = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                let mut buf = vec![0u8; BUF];
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(m) = order.get(i) else { break };
-                    if let Some(f) = check_member(bundle, m, &mut buf, progress) {
-                        if let Ok(mut v) = findings.lock() {
-                            v.push(f);
-                        }
-                    }
-                }
-            });
-        }
-    });
-    let mut findings = findings.into_inner().unwrap_or_default();
+    let checked = crate::pool::run(
+        &order,
+        threads,
+        || vec![0u8; BUF],
+        |buf, m, _| Ok::<_, std::convert::Infallible>(check_member(bundle, m, buf, progress)),
+    );
+    let mut findings: Vec<Finding> = match checked {
+        Ok(v) => v.into_iter().flatten().collect(),
+        Err(never) => match never {},
+    };
     findings.sort_by(|a, b| a.member.cmp(&b.member));
     let bytes: u64 = members.iter().map(|m| m.size).sum();
     let seconds = start.elapsed().as_secs_f64();
