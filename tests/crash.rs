@@ -229,7 +229,11 @@ fn killed_export_resumes_fetching_only_what_is_missing() {
             .count()
     };
     let total = blob_gets(&proxy);
-    assert_eq!(total, 13, "12 layers and a config");
+    assert_eq!(
+        total,
+        img.blob_digests().len(),
+        "each layer and the config once"
+    );
 
     let out = dir.path().join("bundle.tar");
     let mut c = ferry_cmd(&[
@@ -246,7 +250,7 @@ fn killed_export_resumes_fetching_only_what_is_missing() {
     let mut child = c.spawn().unwrap();
     // Kill after about half the blobs were fetched.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while blob_gets(&proxy) < total + 6 && std::time::Instant::now() < deadline {
+    while blob_gets(&proxy) < total + total / 2 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap();

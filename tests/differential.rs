@@ -39,7 +39,8 @@ fn a_bundle_since_another_carries_only_new_layers_and_imports_onto_it() {
     let o = w.export(&b, 2, &["--since", w.a.to_str().unwrap(), "--json"]);
     assert_success(&o);
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(summary["omitted_blobs"], 4, "{summary}");
+    let left_out_blobs = all_left_out().len();
+    assert_eq!(summary["omitted_blobs"], left_out_blobs, "{summary}");
 
     // Members and size: manifests, configs and new layers only.
     let got = members(&b);
@@ -84,10 +85,8 @@ fn a_bundle_since_another_carries_only_new_layers_and_imports_onto_it() {
     let v = ferry(&["verify", b.to_str().unwrap()]);
     assert_success(&v);
     let text = String::from_utf8_lossy(&v.stdout);
-    assert!(
-        text.contains("differential bundle: 4 layer blob(s)"),
-        "{text}"
-    );
+    let differential = format!("differential bundle: {left_out_blobs} layer blob(s)");
+    assert!(text.contains(&differential), "{text}");
     assert!(
         text.contains(&format!(
             "layer omitted on purpose (differential): {}",
@@ -99,18 +98,23 @@ fn a_bundle_since_another_carries_only_new_layers_and_imports_onto_it() {
     let v = ferry(&["verify", b.to_str().unwrap(), "--json"]);
     assert_success(&v);
     let report: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
-    assert_eq!(report["omitted"]["blobs"], 4);
+    assert_eq!(report["omitted"]["blobs"], left_out_blobs);
     assert_eq!(report["omitted"]["record"], record_digest(&b).as_str());
-    assert_eq!(report["images"][0]["omitted"].as_array().unwrap().len(), 2);
-    assert_eq!(report["images"][3]["omitted"].as_array().unwrap().len(), 1);
+    let images = report["images"].as_array().unwrap();
+    assert_eq!(images.len(), LATER, "{report}");
+    for (i, img) in images.iter().enumerate() {
+        assert_eq!(
+            img["omitted"].as_array().unwrap().len(),
+            left_out(i).len(),
+            "image {i}: {img}"
+        );
+    }
     let i = ferry(&["inspect", b.to_str().unwrap()]);
     assert_success(&i);
     let text = String::from_utf8_lossy(&i.stdout);
-    assert!(
-        text.contains("differential bundle: 4 layer blob(s)"),
-        "{text}"
-    );
-    assert!(text.contains("├─ omitted     2 layer(s)"), "{text}");
+    assert!(text.contains(&differential), "{text}");
+    let first = format!("├─ omitted     {} layer(s)", left_out(0).len());
+    assert!(text.contains(&first), "{text}");
     assert!(!text.contains("problems"), "{text}");
     let i = ferry(&["inspect", b.to_str().unwrap(), "--json"]);
     let info: serde_json::Value = serde_json::from_slice(&i.stdout).unwrap();
@@ -125,7 +129,7 @@ fn a_bundle_since_another_carries_only_new_layers_and_imports_onto_it() {
             )
         })
         .collect();
-    let want: BTreeMap<String, u64> = [base(), own(1, 0)]
+    let want: BTreeMap<String, u64> = left_out(0)
         .iter()
         .map(|l| (l.digest().to_string(), l.blob.size() as u64))
         .collect();
@@ -136,7 +140,7 @@ fn a_bundle_since_another_carries_only_new_layers_and_imports_onto_it() {
     let o = w.import(&b, &w.prefix, &[]);
     assert_success(&o);
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(summary["omitted"], 4, "{summary}");
+    assert_eq!(summary["omitted"], left_out_blobs, "{summary}");
     assert!(
         summary["blobs"]["mounted"].as_u64().unwrap() >= 1,
         "{summary}"
@@ -168,17 +172,15 @@ fn a_differential_bundle_into_an_empty_registry_pushes_nothing_and_names_what_is
     let empty = Registry::start();
     let prefix = format!("{}/team", empty.host);
     let o = w.import(&b, &prefix, &[]);
-    // Four images need the base, three their own v1 layer: seven places, all named.
-    assert_failure(&o, &["missing (7)", "nothing was pushed", "--since"]);
+    // Every image needs what was left out for it (the base; the first ones their v1 layer
+    // too): one place per (image, layer), all named.
+    let places: usize = (0..LATER).map(|i| left_out(i).len()).sum();
+    let missing = format!("missing ({places})");
+    assert_failure(&o, &[&missing, "nothing was pushed", "--since"]);
     let err = stderr(&o);
     for i in 0..LATER {
         let repo = w.target_repo(&prefix, i);
-        let needs: Vec<Layer> = if i < FIRST {
-            vec![base(), own(1, i)]
-        } else {
-            vec![base()]
-        };
-        for l in needs {
+        for l in left_out(i) {
             let tail = format!("is not in {repo}");
             assert!(
                 err.lines()

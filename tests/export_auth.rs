@@ -46,7 +46,7 @@ fn export_with_token_auth_from_stdin_and_docker_config() {
 
     // 1. --username + --password-stdin
     let out_a = dir.path().join("a.tar");
-    let mut c = ferry_cmd(&[
+    let c = ferry_cmd(&[
         "export",
         &image,
         "-o",
@@ -55,7 +55,6 @@ fn export_with_token_auth_from_stdin_and_docker_config() {
         USER,
         "--password-stdin",
     ]);
-    c.env("RUST_LOG", "trace");
     let o = ferry_run(c, Some(&format!("{PASS}\n")));
     assert_success(&o);
     assert_no_secret(&o);

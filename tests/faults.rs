@@ -6,8 +6,13 @@ mod common;
 
 use std::path::Path;
 
-use common::http_proxy::{Fault, HttpProxy, Rule};
+use common::http_proxy::{Fault, HttpProxy, Rule, Seen};
 use common::*;
+
+/// The cut-download fault: each of the first CUTS answers for the layer stops after CUT_AT
+/// body bytes.
+const CUT_AT: usize = 1 << 20;
+const CUTS: usize = 2;
 
 fn big_image(reg: &Registry, repo: &str, seed: u64) -> Image {
     let layers: Vec<Layer> = (0..2)
@@ -57,8 +62,8 @@ fn export_survives_cut_downloads_5xx_429_and_redirects() {
     proxy.rule(Rule::new(
         Some("GET"),
         img.layers[0].digest(),
-        Fault::CutResponse(1 << 20),
-        2,
+        Fault::CutResponse(CUT_AT),
+        CUTS,
     ));
     proxy.rule(Rule::new(
         Some("GET"),
@@ -85,16 +90,36 @@ fn export_survives_cut_downloads_5xx_429_and_redirects() {
     for d in img.blob_digests() {
         assert_eq!(digest(&blob_bytes(&out, &d)), d);
     }
-    let seen = proxy.seen();
-    // The cut layer was resumed with Range requests rather than fetched whole again each time.
-    let cut = seen
+    // The cut layer was resumed, not fetched whole again: the first GET asked for everything
+    // (200) and was cut after CUT_AT body bytes; each later GET asked with `Range` for the
+    // rest from exactly the byte where the previous answer was cut, and got 206.
+    let gets: Vec<Seen> = proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.target.contains(img.layers[0].digest()))
+        .collect();
+    let log: Vec<_> = gets
         .iter()
-        .filter(|(m, t, _)| m == "GET" && t.contains(img.layers[0].digest()))
-        .count();
+        .map(|r| (r.status, r.header("Range").map(str::to_string)))
+        .collect();
     assert!(
-        cut >= 3,
-        "expected the cut download to be retried: {seen:?}"
+        img.layers[0].blob.size() > CUTS * CUT_AT,
+        "the fixture layer is too small to be cut {CUTS} times"
     );
+    assert_eq!(
+        gets.len(),
+        CUTS + 1,
+        "one GET per cut and one that completes: {log:?}"
+    );
+    assert_eq!(log[0], (200, None), "the first GET: {log:?}");
+    for (i, got) in log.iter().enumerate().skip(1) {
+        let from = i * CUT_AT;
+        assert_eq!(
+            got,
+            &(206, Some(format!("bytes={from}-"))),
+            "GET {i} of the cut layer should resume at byte {from}: {log:?}"
+        );
+    }
     assert!(
         second
             .seen()
@@ -117,7 +142,8 @@ fn export_gives_up_after_bounded_retries_naming_registry_image_and_blob() {
     ));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("b.tar");
-    let o = export_via(&proxy, "f/down", &out, &["--retries", "2"]);
+    let retries = 2;
+    let o = export_via(&proxy, "f/down", &out, &["--retries", &retries.to_string()]);
     assert_failure(
         &o,
         &[&proxy.addr, "f/down:v1", img.layers[1].digest(), "503"],
@@ -127,7 +153,7 @@ fn export_gives_up_after_bounded_retries_naming_registry_image_and_blob() {
         .iter()
         .filter(|(_, t, _)| t.contains(img.layers[1].digest()))
         .count();
-    assert_eq!(tries, 3, "one try and two retries");
+    assert_eq!(tries, 1 + retries, "one try and {retries} retries");
     assert!(
         std::fs::read_dir(dir.path()).unwrap().next().is_none(),
         "a file was left behind"

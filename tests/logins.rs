@@ -76,7 +76,7 @@ fn identity_token_in_docker_config_exports_and_imports() {
         .into_iter()
         .map(|(r, _)| r)
         .collect();
-    assert_eq!(repos.len(), 2);
+    assert_eq!(repos.len(), [&r1, &r2].len());
     for r in &reqs {
         for s in &r.scopes {
             let (name, _) = scope_actions(s);

@@ -1,5 +1,6 @@
 //! `ferry map --emit kustomize|helm-values|registries-conf`: the outputs' shape (snapshots
-//! under tests/snapshots/), kustomize applying the images list (`kubectl kustomize`), and skopeo pulling an original name from the relocated repository
+//! under tests/snapshots/), helm values read back and checked field by field against the
+//! mapping, kustomize applying the images list (`kubectl kustomize`), and skopeo pulling an original name from the relocated repository
 //! through the emitted registries.conf, against two real registries.
 
 mod common;
@@ -98,6 +99,148 @@ fn snapshots_of_the_three_kinds_from_a_mapping_file() {
         ],
     );
     assert_eq!(from_images, emit("registries-conf", &["--from-mapping", m]));
+}
+
+/// A strict reader for the YAML subset `--emit helm-values` writes: block mappings indented
+/// by two spaces, keys plain or double-quoted, scalar values double-quoted (JSON-compatible
+/// escapes) or plain, `#` comment lines. Anything else (lists, flow style, tabs, a value and
+/// children at once, a repeated key) panics, so a change of shape fails the test rather than
+/// being read leniently. Written apart from ferry's writer, so it checks it.
+fn read_yaml_mappings(text: &str) -> serde_json::Value {
+    use serde_json::{Map, Value};
+    /// A double-quoted scalar at the start of `s`, and what follows it.
+    fn quoted(s: &str) -> (String, &str) {
+        let mut it = serde_json::Deserializer::from_str(s).into_iter::<String>();
+        let v = it
+            .next()
+            .expect("a quoted scalar")
+            .expect("a valid quoted scalar");
+        (v, &s[it.byte_offset()..])
+    }
+    // (indent, key, value): value None opens a nested mapping.
+    let mut rows: Vec<(usize, String, Option<String>)> = Vec::new();
+    for line in text.lines() {
+        let body = line.trim_start_matches(' ');
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        assert!(!line.contains('\t'), "tab in {line:?}");
+        let indent = line.len() - body.len();
+        assert!(indent % 2 == 0, "odd indentation: {line:?}");
+        assert!(
+            !body.starts_with("- ") && !body.starts_with(['{', '[']),
+            "not a block mapping: {line:?}"
+        );
+        let (key, rest) = if body.starts_with('"') {
+            quoted(body)
+        } else {
+            let i = body
+                .find(':')
+                .unwrap_or_else(|| panic!("no key in {line:?}"));
+            (body[..i].to_string(), &body[i..])
+        };
+        let rest = rest
+            .strip_prefix(':')
+            .unwrap_or_else(|| panic!("no ':' after the key: {line:?}"));
+        let value = if rest.is_empty() {
+            None
+        } else {
+            let v = rest
+                .strip_prefix(' ')
+                .unwrap_or_else(|| panic!("no space after ':': {line:?}"));
+            Some(if v.starts_with('"') {
+                let (v, after) = quoted(v);
+                assert!(after.is_empty(), "text after the value: {line:?}");
+                v
+            } else {
+                assert!(
+                    !v.starts_with(['{', '[', '&', '*', '!', '|', '>']),
+                    "not a plain scalar: {line:?}"
+                );
+                v.to_string()
+            })
+        };
+        rows.push((indent, key, value));
+    }
+    fn build(rows: &[(usize, String, Option<String>)], at: &mut usize, indent: usize) -> Value {
+        let mut m = Map::new();
+        while let Some((i, key, value)) = rows.get(*at) {
+            if *i < indent {
+                break;
+            }
+            assert_eq!(*i, indent, "unexpected indentation at {key:?}");
+            *at += 1;
+            let v = match value {
+                Some(v) => {
+                    let deeper = rows.get(*at).is_some_and(|(j, _, _)| *j > indent);
+                    assert!(!deeper, "{key:?} has a value and children");
+                    Value::String(v.clone())
+                }
+                None => build(rows, at, indent + 2),
+            };
+            assert!(m.insert(key.clone(), v).is_none(), "repeated key {key:?}");
+        }
+        Value::Object(m)
+    }
+    let mut at = 0;
+    let v = build(&rows, &mut at, 0);
+    assert_eq!(at, rows.len(), "lines left over");
+    v
+}
+
+/// The parts helm values give for a relocated reference `HOST/REPO[:TAG][@DIGEST]`, split here
+/// by hand (the tag is after the last ':' that follows the last '/').
+fn parts_of(relocated: &str) -> serde_json::Value {
+    let (name, digest) = match relocated.split_once('@') {
+        Some((n, d)) => (n, Some(d)),
+        None => (relocated, None),
+    };
+    let (registry, path) = name.split_once('/').unwrap();
+    let slash = path.rfind('/').unwrap_or(0);
+    let (repository, tag) = match path[slash..].rfind(':') {
+        Some(i) => (&path[..slash + i], Some(&path[slash + i + 1..])),
+        None => (path, None),
+    };
+    let mut v = json!({"image": relocated, "registry": registry, "repository": repository});
+    if let Some(t) = tag {
+        v["tag"] = json!(t);
+    }
+    if let Some(d) = digest {
+        v["digest"] = json!(d);
+    }
+    v
+}
+
+#[test]
+fn helm_values_hold_every_mapping_entry_split_into_its_parts() {
+    let t = tempfile::tempdir().unwrap();
+    let mapping = write_mapping(t.path());
+    let m: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&mapping).unwrap()).unwrap();
+    let text = emit(
+        "helm-values",
+        &["--from-mapping", mapping.to_str().unwrap()],
+    );
+    let values = read_yaml_mappings(&text);
+    // Only `ferry.images`, keyed by every original reference of the mapping, each holding the
+    // relocated reference whole and in parts.
+    let want: serde_json::Map<String, serde_json::Value> = m
+        .iter()
+        .map(|(original, relocated)| (original.clone(), parts_of(relocated.as_str().unwrap())))
+        .collect();
+    assert_eq!(values, json!({"ferry": {"images": want}}), "{text}");
+    // The split by hand is right on the fixture's shapes (a digest-pinned tag, a digest only,
+    // a registry with a port on the original side).
+    assert_eq!(
+        parts_of(&format!("{ALPINE}:3.19@{D1}")),
+        json!({"image": format!("{ALPINE}:3.19@{D1}"), "registry": "reg.local",
+               "repository": ALPINE.strip_prefix("reg.local/").unwrap(), "tag": "3.19", "digest": D1})
+    );
+    assert_eq!(
+        parts_of(&format!("{ORG_APP}@{APP}")),
+        json!({"image": format!("{ORG_APP}@{APP}"), "registry": "reg.local",
+               "repository": ORG_APP.strip_prefix("reg.local/").unwrap(), "digest": APP})
+    );
 }
 
 #[test]

@@ -107,10 +107,27 @@ impl Rule {
 /// A handler that may answer a request itself (None: forward).
 pub type Handler = Box<dyn Fn(&Req, &str) -> Option<Resp> + Send + Sync>;
 
+/// One request the proxy saw: what was asked, with which headers, and the status answered
+/// (0: the request was cut before an answer).
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub method: String,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub status: u16,
+}
+
+impl Seen {
+    /// A request header (case-insensitive name).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find(&self.headers, name)
+    }
+}
+
 #[derive(Default)]
 struct State {
     rules: Mutex<Vec<Rule>>,
-    seen: Mutex<Vec<(String, String, u16)>>,
+    seen: Mutex<Vec<Seen>>,
     handlers: Mutex<Vec<Arc<Handler>>>,
     /// Add `OCI-Subject` to manifest PUT answers whose body has a `subject`.
     oci_subject: AtomicBool,
@@ -299,6 +316,17 @@ impl HttpProxy {
 
     /// (method, target, status) of every request seen.
     pub fn seen(&self) -> Vec<(String, String, u16)> {
+        self.state
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| (s.method.clone(), s.target.clone(), s.status))
+            .collect()
+    }
+
+    /// Every request seen, with its request headers, in arrival order.
+    pub fn requests(&self) -> Vec<Seen> {
         self.state.seen.lock().unwrap().clone()
     }
 }
@@ -343,7 +371,12 @@ fn serve(conn: TcpStream, st: &State, upstream: &str) -> std::io::Result<()> {
         let fault = take_rule(st, &probe);
         if let Some(Fault::CutRequest(n)) = fault {
             let _ = read_body(&mut r, &headers, Some(n));
-            st.seen.lock().unwrap().push((method, target, 0));
+            st.seen.lock().unwrap().push(Seen {
+                method,
+                target,
+                headers,
+                status: 0,
+            });
             return Ok(());
         }
         let body = read_body(&mut r, &headers, None)?;
@@ -393,10 +426,12 @@ fn serve(conn: TcpStream, st: &State, upstream: &str) -> std::io::Result<()> {
                 resp
             }
         };
-        st.seen
-            .lock()
-            .unwrap()
-            .push((req.method.clone(), req.target.clone(), resp.status));
+        st.seen.lock().unwrap().push(Seen {
+            method: req.method.clone(),
+            target: req.target.clone(),
+            headers: req.headers.clone(),
+            status: resp.status,
+        });
         write_resp(&mut w, &resp, req.method == "HEAD", cut)?;
         if cut.is_some() {
             return Ok(());

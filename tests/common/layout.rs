@@ -171,9 +171,19 @@ pub struct Sample {
     pub arm64: super::images::Image,
     pub alpine: super::images::Image,
     pub tool: super::images::Image,
+    /// The buildkit attestations of amd64 (in the bundle) and arm64 (absent, like arm64).
+    pub att_amd64: super::images::Image,
+    pub att_arm64: super::images::Image,
     /// `[manifest, config, payload]` of the signature over the index.
     pub sig_index: [Blob; 3],
+    /// `[manifest, config, payload]` of the signature over the amd64 manifest.
+    pub sig_amd64: [Blob; 3],
+    /// `[manifest, empty config, SPDX document]` of the SBOM referrer of the amd64 manifest.
     pub sbom: [Blob; 3],
+    /// `[manifest, config, payload]` of the signature over the SBOM manifest.
+    pub sig_sbom: [Blob; 3],
+    /// `[manifest, empty config, bundle]` of the sigstore-bundle referrer of alpine.
+    pub alpine_bundle: [Blob; 3],
 }
 
 /// The cosign tag of a digest: `sha256-<hex>.sig`.
@@ -200,7 +210,7 @@ pub fn sample(dir: &Path) -> Sample {
     let idx = ImageIndex::new(
         Kind::Oci,
         vec![amd64.clone(), arm64.clone()],
-        vec![att_amd.clone(), att_arm],
+        vec![att_amd.clone(), att_arm.clone()],
     );
     l.put(&idx.index);
     l.put_image(&amd64);
@@ -292,7 +302,12 @@ pub fn sample(dir: &Path) -> Sample {
         arm64,
         alpine,
         tool,
+        att_amd64: att_amd,
+        att_arm64: att_arm,
         sig_index,
+        sig_amd64: sig_amd,
         sbom,
+        sig_sbom,
+        alpine_bundle: bundle,
     }
 }

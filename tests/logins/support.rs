@@ -44,8 +44,8 @@ pub fn identity_token_config(host: &str) -> tempfile::TempDir {
     ))
 }
 
-/// Runs ferry with `DOCKER_CONFIG` (and `bin` first in `PATH`), tracing on, and checks that no
-/// password, refresh token or issued token reaches its stdout or stderr, whatever the outcome.
+/// Runs ferry with `DOCKER_CONFIG` (and `bin` first in `PATH`) and checks that no password,
+/// refresh token or issued token reaches its stdout or stderr, whatever the outcome.
 pub fn ferry_checked(
     args: &[&str],
     config: Option<&Path>,
@@ -54,7 +54,6 @@ pub fn ferry_checked(
     issuer: &TokenIssuer,
 ) -> Output {
     let mut c = ferry_cmd(args);
-    c.env("RUST_LOG", "trace");
     if let Some(d) = config {
         c.env("DOCKER_CONFIG", d);
     }

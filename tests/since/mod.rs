@@ -35,6 +35,27 @@ pub fn image(v: u64, i: usize) -> Image {
     Image::from_layers(Kind::Oci, "linux/amd64", layers)
 }
 
+/// The layers of image `i` at version 2 that bundle A (every v1 image) already carried: what
+/// a bundle of v2 since A leaves out for that image.
+pub fn left_out(i: usize) -> Vec<Layer> {
+    let in_a: std::collections::BTreeSet<String> = (0..FIRST)
+        .flat_map(|j| image(1, j).layer_digests())
+        .collect();
+    image(2, i)
+        .layers
+        .into_iter()
+        .filter(|l| in_a.contains(l.digest()))
+        .collect()
+}
+
+/// Every layer a bundle of v2 since A leaves out, once each.
+pub fn all_left_out() -> std::collections::BTreeSet<String> {
+    (0..LATER)
+        .flat_map(left_out)
+        .map(|l| l.digest().to_string())
+        .collect()
+}
+
 pub struct World {
     pub src: Registry,
     pub target: Registry,
