@@ -1,5 +1,6 @@
 //! Content digests and the hashers that check them while bytes stream past: digests are the
 //! contract, so nothing is trusted until its bytes hash to the name it was asked for.
+//! It imports nothing else of ferry's.
 
 use std::fmt;
 use std::io::{self, Read};
@@ -80,6 +81,12 @@ impl Digest {
 
     pub fn algorithm(&self) -> Algorithm {
         self.algorithm
+    }
+
+    /// The digest as a tag, `sha256-<hex>`: how cosign names signatures (`….sig`) and the
+    /// referrers fallback tag names a subject.
+    pub fn as_tag(&self) -> String {
+        format!("{}-{}", self.algorithm().name(), self.hex())
     }
 
     pub fn hex(&self) -> &str {

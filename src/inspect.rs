@@ -3,6 +3,7 @@
 //! sparse entry) and the signatures, attestations, SBOMs and other artifacts attached to the
 //! image's index or manifests, nested when artifacts are attached to artifacts. Read only;
 //! blobs are not hashed (that is `verify`).
+//! It uses `layout` only and must never import `registry`: inspect is offline.
 
 mod omitted;
 mod text;

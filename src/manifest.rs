@@ -1,5 +1,6 @@
 //! Manifests and indexes as raw bytes with a read-only view beside them. The bytes are what is
 //! stored and pushed; the view is parsed only to walk the graph, never re-serialised.
+//! It imports only `digest` and `platform`: it never reads a file or the network.
 
 use std::collections::BTreeMap;
 

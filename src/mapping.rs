@@ -1,6 +1,7 @@
 //! One-to-one name mapping (DESIGN §5): where each source repository lands under `--to`. Two
 //! different sources must never share a target, and the default names match what duffle and
 //! image-relocation produce, so bundles relocated by either tool end up in the same places.
+//! It imports only `reference`: mapping is pure, no network and no bundle.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

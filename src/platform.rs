@@ -1,5 +1,6 @@
 //! Platforms (`os/arch[/variant]`) and the matching rules of DESIGN §3: a missing variant means
 //! the architecture's default, on either side, so `linux/arm64` and `linux/arm64/v8` are one.
+//! It imports nothing else of ferry's.
 
 use std::fmt;
 

@@ -1,5 +1,6 @@
 //! Progress: a bar (bytes, rate, ETA) on a terminal, plain log lines otherwise, nothing when
 //! quiet. Workers only bump an atomic counter, so reporting never slows the data path.
+//! It imports only `text`.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,5 +1,6 @@
 //! Image references, normalised the way docker does, so `alpine`, `docker.io/alpine` and
 //! `index.docker.io/library/alpine` name the same image and map to the same target.
+//! It imports only `digest`.
 
 use std::fmt;
 

@@ -1,6 +1,7 @@
 //! Arithmetic on sizes that come from outside (descriptors in manifests, part sizes): checked
 //! or saturating, never wrapping, never panicking, never truncating. A descriptor may say
 //! anything up to 2^63 - 1 bytes; nothing is allocated or created in proportion to it.
+//! It imports nothing else of ferry's.
 
 /// Largest file, and so largest bundle or sum of parts: file offsets are signed 64-bit
 /// (`off_t`), so 2^63 - 1 bytes.

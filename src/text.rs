@@ -1,6 +1,7 @@
 //! Text from outside (a registry, a token service, a bundle) on its way to a terminal
 //! (DESIGN §1): control characters are shown, never obeyed, so an answer cannot clear the
 //! screen, retitle the terminal, move the cursor or forge a line such as "exported OK".
+//! It imports nothing else of ferry's.
 
 /// Whether `c` would act on a terminal or hide text: C0 controls, DEL, C1 controls, and the
 /// bidirectional overrides that reorder what is shown ("trojan source").

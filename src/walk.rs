@@ -1,15 +1,20 @@
 //! One walk over an image's graph (index → indexes → manifests) for every reader: export and
 //! inventory over a registry, import, verify and inspect over a bundle (DESIGN §2–§4). The
 //! walk is iterative, visits each manifest once, and stops at one depth limit
-//! ([`crate::layout::MAX_DEPTH`]), so no input can exhaust the stack and whatever export writes
-//! the other readers accept. What a reader does at each node is its [`Visit`]; where the
-//! manifests come from is a [`Source`].
+//! ([`MAX_DEPTH`]), so no input can exhaust the stack and whatever export writes the other
+//! readers accept. What a reader does at each node is its [`Visit`]; where the manifests come
+//! from is a [`Source`]. It imports only `digest` and `manifest`: nothing about registries,
+//! bundles or what a command does.
 
 use std::collections::BTreeSet;
 
 use crate::digest::Digest;
-use crate::layout::MAX_DEPTH;
 use crate::manifest::{Checked, ManifestError, Parsed, RawManifest};
+
+/// Deepest nesting of indexes inside an image, counted from its root (depth 0). One limit for
+/// everything: what export writes, verify, inspect, inventory and import accept, so a bundle
+/// ferry made is always one ferry takes, and no input can exhaust the stack.
+pub const MAX_DEPTH: usize = 16;
 
 /// A place manifests come from: a repository of a registry, or a bundle.
 pub trait Source {

@@ -39,11 +39,6 @@ impl Discovery {
     }
 }
 
-/// `sha256-<hex>`: the tag prefix cosign and the referrers fallback use for a digest.
-pub fn digest_tag(d: &Digest) -> String {
-    format!("{}-{}", d.algorithm().name(), d.hex())
-}
-
 impl Planner<'_> {
     /// Adds every artifact attached to `subject` (in repository `r`), and theirs in turn.
     pub fn discover(
@@ -105,7 +100,7 @@ impl Planner<'_> {
         let mut out = Vec::new();
         if self.discovery.cosign {
             for suffix in ["sig", "att", "sbom"] {
-                let tagged = r.with_tag(&format!("{}.{suffix}", digest_tag(subject)));
+                let tagged = r.with_tag(&format!("{}.{suffix}", subject.as_tag()));
                 if self.has_tag(r, &tagged)? {
                     out.push((tagged.to_string(), tagged, None));
                 }
@@ -173,7 +168,7 @@ impl Planner<'_> {
         types: &[String],
     ) -> Result<Vec<Descriptor>, ExportError> {
         let err = |e| ExportError::registry(&r.to_string(), e);
-        let tag = r.with_tag(&digest_tag(subject));
+        let tag = r.with_tag(&subject.as_tag());
         if !self.has_tag(r, &tag)? {
             return Ok(Vec::new());
         }

@@ -1,4 +1,6 @@
 //! `ferry export`: resolve, plan, then write one deterministic OCI-layout tar (DESIGN §3).
+//! It uses `registry` and `layout` (and `inventory`'s file format for `--since-inventory`); it must
+//! not import `import`, `verify` or `inspect`.
 
 pub mod attached;
 pub mod bounds;

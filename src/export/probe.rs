@@ -20,7 +20,7 @@ use crate::progress::Progress;
 use crate::reference::Reference;
 use crate::registry::Client;
 
-/// How the tags `digest_tag` makes start (`sha256-<hex>`, `sha512-<hex>`).
+/// How the tags `Digest::as_tag` makes start (`sha256-<hex>`, `sha512-<hex>`).
 const DIGEST_TAGS: [&str; 2] = ["sha256-", "sha512-"];
 
 /// The plan of every image of `refs` and the messages of those that failed, in order. With a

@@ -1,4 +1,5 @@
 //! `ferry import`: check a bundle, map names one to one, push children first (DESIGN §4, §7).
+//! It uses `layout`, `registry` and `mapping`; it must not import `export`, `verify` or `inspect`.
 
 mod manifests;
 mod omitted;

@@ -9,7 +9,6 @@ use serde_json::{json, Value};
 use super::push::target;
 use super::ImportError;
 use crate::digest::Digest;
-use crate::export::attached::digest_tag;
 use crate::manifest::{RawManifest, OCI_INDEX};
 use crate::reference::Reference;
 use crate::registry::{Client, RegistryError};
@@ -62,7 +61,7 @@ pub fn update_fallback_tags(
 ) -> Result<Vec<(Reference, String, Digest)>, ImportError> {
     let mut written = Vec::new();
     for ((repo, subject), referrers) in pending {
-        let tag = repo.with_tag(&digest_tag(subject));
+        let tag = repo.with_tag(&subject.as_tag());
         let err = |e: RegistryError| ImportError::Registry {
             image: format!("referrers fallback tag {tag}"),
             cause: Box::new(e),
@@ -73,9 +72,9 @@ pub fn update_fallback_tags(
         };
         if let Some(bytes) = merge(existing.as_deref(), referrers) {
             client
-                .put_manifest(&target(repo), &digest_tag(subject), OCI_INDEX, &bytes)
+                .put_manifest(&target(repo), &subject.as_tag(), OCI_INDEX, &bytes)
                 .map_err(err)?;
-            written.push((repo.clone(), digest_tag(subject), Digest::sha256_of(&bytes)));
+            written.push((repo.clone(), subject.as_tag(), Digest::sha256_of(&bytes)));
         }
     }
     Ok(written)

@@ -4,6 +4,8 @@
 //! every blob of every image is HEADed in the repository import would push it to; for an image
 //! list, each relocated manifest is read and walked without downloading a blob (a registry
 //! keeps a manifest only with its blobs in that repository).
+//! It uses `registry`, `layout`, `mapping` and import's bundle plan (`read_plan`); it must not
+//! import `export`.
 
 mod walk;
 

@@ -1,6 +1,8 @@
 //! The bundle format: an OCI image layout (`oci-layout`, `index.json`, `blobs/<alg>/<hex>`)
 //! inside one tar. This module owns the names, annotations and `index.json`; `tar` plans the
 //! archive and `writer` puts it on disk.
+//! It must not import `registry`, `export`, `import` or `verify`: the bundle format knows nothing
+//! of where blobs come from or go.
 
 pub mod entries;
 pub mod foreign;
@@ -28,10 +30,9 @@ use crate::digest::Digest;
 use crate::manifest::OCI_INDEX;
 
 pub const OCI_LAYOUT_FILE: &str = "oci-layout";
-/// Deepest nesting of indexes inside an image, counted from its root (depth 0). One limit for
-/// everything: what export writes, verify, inspect, inventory and import accept, so a bundle
-/// ferry made is always one ferry takes, and no input can exhaust the stack.
-pub const MAX_DEPTH: usize = 16;
+/// The one nesting limit of every walk (`crate::walk::MAX_DEPTH`), here because bundles are
+/// what it protects.
+pub use crate::walk::MAX_DEPTH;
 pub const INDEX_FILE: &str = "index.json";
 pub const OCI_LAYOUT_CONTENT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 

@@ -1,6 +1,8 @@
 //! The registry client: one blocking HTTP/1.1 client shared by worker threads. It owns the
 //! transport rules, authentication (bearer/basic, token cache, one retry on 401) and bounded
 //! retries; `ops` builds the registry API on top of `send`.
+//! It must not import `layout`, `export`, `import` or `verify`: the client knows nothing of
+//! bundles.
 
 pub mod auth;
 pub mod credentials;

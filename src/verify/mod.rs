@@ -3,6 +3,7 @@
 //! with its size, except the children a sparse entry (`io.ferry.platforms`) left out on
 //! purpose. `--deep` also checks layers against their configs' `rootfs.diff_ids`; `--key`
 //! checks cosign signatures. Problems are collected, not stopped at: the report lists them all.
+//! It uses `layout` only: verify is offline and must never import `registry`.
 
 pub mod cosign;
 pub mod deep;
