@@ -25,7 +25,7 @@ pub fn run(a: InventoryArgs) -> Result<ExitCode> {
     let opts = InventoryOptions {
         source,
         to: a.to.clone(),
-        mapping: crate::mapping_choice(&a.mapping),
+        mapping: ferry::mapping::MappingChoice::from_arg(&a.mapping),
         name: a.name.clone(),
         jobs: a.jobs.max(1),
     };

@@ -10,16 +10,12 @@ use ferry::reference::Reference;
 
 /// `ferry map`: relocated names, or (`--emit`) configuration that uses them.
 pub fn run(a: MapArgs) -> Result<ExitCode> {
-    use ferry::mapping::{Mapper, Scheme};
+    use ferry::mapping::{Mapper, MappingChoice};
     if a.from_mapping.is_some() {
         return emit(&a, None, &[]);
     }
     let to = a.to.as_deref().context("--to PREFIX is required")?;
-    let mapper = match crate::mapping_choice(&a.mapping) {
-        ferry::import::MappingChoice::Hashed => Mapper::new(to, Scheme::Hashed)?,
-        ferry::import::MappingChoice::Path => Mapper::new(to, Scheme::Path)?,
-        ferry::import::MappingChoice::File(f) => Mapper::from_file(to, &f)?,
-    };
+    let mapper = Mapper::from_choice(to, &MappingChoice::from_arg(&a.mapping))?;
     let refs = a
         .images
         .iter()

@@ -207,15 +207,6 @@ fn export(a: ExportArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn mapping_choice(s: &str) -> ferry::import::MappingChoice {
-    use ferry::import::MappingChoice;
-    match s {
-        "hashed" => MappingChoice::Hashed,
-        "path" => MappingChoice::Path,
-        file => MappingChoice::File(file.into()),
-    }
-}
-
 fn import(a: ImportArgs) -> Result<ExitCode> {
     let sparse = match a.sparse.as_str() {
         "keep" => ferry::import::SparsePolicy::Keep,
@@ -228,7 +219,7 @@ fn import(a: ImportArgs) -> Result<ExitCode> {
     let opts = ferry::import::ImportOptions {
         bundle: a.bundle.clone(),
         to: a.to.clone(),
-        mapping: mapping_choice(&a.mapping),
+        mapping: ferry::mapping::MappingChoice::from_arg(&a.mapping),
         sparse,
         dry_run: a.dry_run,
         mapping_out: a.mapping_out.clone(),
