@@ -3,17 +3,15 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use crate::cli::InventoryArgs;
 use ferry::inventory::{detect, InventoryOptions, Source};
-use ferry::reference::Reference;
 
 /// Takes the inventory and writes it to `-o FILE` (or stdout).
 pub fn run(a: InventoryArgs) -> Result<ExitCode> {
-    let prefix = Reference::parse(&format!("{}/x", a.to.trim_end_matches('/')))
-        .with_context(|| format!("--to {:?} is not a registry prefix (host[/path])", a.to))?;
-    let client = crate::client(&a.registry, Some(&prefix.registry))?;
+    let registry = ferry::login::registry_of_prefix(&a.to)?;
+    let client = crate::client(&a.registry, Some(&registry))?;
     let source = match (&a.file, &a.input) {
         (Some(f), _) => Source::List(f.clone()),
         (None, Some(p)) if p.as_os_str() == "-" => {

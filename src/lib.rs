@@ -10,6 +10,7 @@ pub mod import;
 pub mod inspect;
 pub mod inventory;
 pub mod layout;
+pub mod login;
 pub mod manifest;
 pub mod mapping;
 pub mod mirror;

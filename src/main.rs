@@ -26,18 +26,16 @@ mod cli;
 mod cli_inventory;
 mod cli_map;
 
-use std::io::Read;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::Parser;
 
 use cli::{Cli, Command, ExportArgs, ImportArgs, OutputArgs, RegistryArgs};
 use cli::{InspectArgs, VerifyArgs};
 use ferry::export::since::Since;
 use ferry::progress::Mode;
-use ferry::reference::Reference;
-use ferry::registry::{CliCredential, Client, ClientOptions, Credential, TransportOptions};
+use ferry::registry::{Client, ClientOptions, TransportOptions};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -74,27 +72,9 @@ fn client(a: &RegistryArgs, registry: Option<&str>) -> Result<Client> {
     if a.insecure_skip_tls_verify {
         tell!("warning: --insecure-skip-tls-verify: TLS certificates are NOT verified; anyone on the path can read and alter this traffic");
     }
-    let credential = match (&a.username, a.password_stdin) {
-        (Some(user), true) => {
-            let Some(registry) = registry else {
-                bail!("--username/--password-stdin apply to one registry only, and these images come from several; put credentials in a docker config or $REGISTRY_AUTH_FILE instead");
-            };
-            let mut password = String::new();
-            std::io::stdin()
-                .read_to_string(&mut password)
-                .context("reading the password from stdin")?;
-            let password = password.trim_end_matches(['\r', '\n']).to_string();
-            if password.is_empty() {
-                bail!("--password-stdin: standard input was empty");
-            }
-            Some(CliCredential {
-                registry: registry.to_string(),
-                credential: Credential {
-                    username: user.clone(),
-                    password,
-                    source: "--username/--password-stdin".into(),
-                },
-            })
+    let credential = match &a.username {
+        Some(user) if a.password_stdin => {
+            Some(ferry::login::read(registry, user, std::io::stdin())?)
         }
         _ => None,
     };
@@ -148,15 +128,8 @@ fn export(a: ExportArgs) -> Result<ExitCode> {
         .iter()
         .map(|p| p.parse())
         .collect::<Result<Vec<_>, _>>()?;
-    let mut registries: Vec<String> = Vec::new();
-    for i in &images {
-        let r = Reference::parse(i)?;
-        if !registries.contains(&r.registry) {
-            registries.push(r.registry);
-        }
-    }
-    let single = (registries.len() == 1).then(|| registries[0].as_str());
-    let client = client(&a.registry, single)?;
+    let single = ferry::login::registry_of_images(&images)?;
+    let client = client(&a.registry, single.as_deref())?;
     let to_stdout = a.output.as_os_str() == "-";
     if to_stdout && a.split_size.is_some() {
         bail!("--split-size writes files; it cannot be combined with -o -");
@@ -213,9 +186,8 @@ fn import(a: ImportArgs) -> Result<ExitCode> {
         "strip" => ferry::import::SparsePolicy::Strip,
         other => bail!("--sparse {other:?}: use keep or strip"),
     };
-    let prefix = Reference::parse(&format!("{}/x", a.to.trim_end_matches('/')))
-        .with_context(|| format!("--to {:?} is not a registry prefix (host[/path])", a.to))?;
-    let client = client(&a.registry, Some(&prefix.registry))?;
+    let registry = ferry::login::registry_of_prefix(&a.to)?;
+    let client = client(&a.registry, Some(&registry))?;
     let opts = ferry::import::ImportOptions {
         bundle: a.bundle.clone(),
         to: a.to.clone(),
