@@ -1,79 +1,51 @@
-//! `ferry map`: the binary's side (names, or `--emit` configuration, out); kept apart from
-//! `main.rs` so that file stays one screenful per command.
+//! `ferry map`: the binary's side (arguments in, names or `--emit` configuration out); kept
+//! apart from `main.rs` so that file stays one screenful per command.
 
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::cli::MapArgs;
-use ferry::reference::Reference;
+use ferry::map::{Emit, EmitKind, MapOptions, MapOutput, MapSource};
+use ferry::mapping::MappingChoice;
 
 /// `ferry map`: relocated names, or (`--emit`) configuration that uses them.
 pub fn run(a: MapArgs) -> Result<ExitCode> {
-    use ferry::mapping::{Mapper, MappingChoice};
-    if a.from_mapping.is_some() {
-        return emit(&a, None, &[]);
-    }
-    let to = a.to.as_deref().context("--to PREFIX is required")?;
-    let mapper = Mapper::from_choice(to, &MappingChoice::from_arg(&a.mapping))?;
-    let refs = a
-        .images
-        .iter()
-        .map(|i| Reference::parse(i))
-        .collect::<Result<Vec<_>, _>>()?;
-    if a.emit.is_some() {
-        return emit(&a, Some(&mapper), &refs);
-    }
-    mapper.check_all(refs.iter())?;
-    let mut out = serde_json::Map::new();
-    for (input, r) in a.images.iter().zip(&refs) {
-        let relocated = mapper.relocate(r)?;
-        if a.json {
-            out.insert(input.clone(), relocated.into());
-        } else {
-            say!("{relocated}");
-        }
-    }
-    if a.json {
-        println!("{}", json_text!(&out));
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `ferry map --emit policy-json`: a signature policy for relocated repositories (DESIGN §6).
-fn emit(
-    a: &MapArgs,
-    mapper: Option<&ferry::mapping::Mapper>,
-    refs: &[Reference],
-) -> Result<ExitCode> {
-    use ferry::policy::{EmitKind, Relocations};
-    if a.emit.as_deref() != Some("policy-json") {
-        return emit_mirror(a, mapper, refs);
-    }
-    if a.insecure_target {
-        bail!("--insecure-target applies to --emit registries-conf only");
-    }
-    let kind: EmitKind = a.emit.as_deref().unwrap_or_default().parse()?;
-    match kind {
-        EmitKind::PolicyJson => {}
-    }
-    let key = a.key.as_deref().context(
-        "--emit policy-json needs --key cosign.pub: the public key signatures must verify with",
-    )?;
-    let key = ferry::policy::key_path(key)?;
-    let relocations = match (&a.from_mapping, mapper) {
-        (Some(f), _) => Relocations::from_mapping_file(f)?,
-        (None, Some(m)) => Relocations::from_mapper(m, refs)?,
-        (None, None) => bail!("give --from-mapping FILE, or --to PREFIX and images"),
+    let source = match &a.from_mapping {
+        Some(f) => MapSource::MappingFile(f.clone()),
+        None => MapSource::Images {
+            to: a.to.clone().context("--to PREFIX is required")?,
+            mapping: MappingChoice::from_arg(&a.mapping),
+            images: a.images.clone(),
+        },
     };
-    let policy = ferry::policy::policy(&relocations, &key)?;
-    match &a.output {
-        Some(dir) => {
-            for p in policy.write_to(dir)? {
-                tell!("wrote {}", p.display());
+    let emit = match a.emit.as_deref() {
+        None => None,
+        Some(kind) => Some(Emit {
+            kind: match kind {
+                "policy-json" => EmitKind::PolicyJson,
+                "kustomize" => EmitKind::Kustomize,
+                "helm-values" => EmitKind::HelmValues,
+                "registries-conf" => EmitKind::RegistriesConf,
+                other => return Err(ferry::mirror::MirrorError::Kind(other.into()).into()),
+            },
+            key: a.key.clone(),
+            insecure_target: a.insecure_target,
+            output: a.output.clone(),
+        }),
+    };
+    match ferry::map::map(&MapOptions { source, emit })? {
+        MapOutput::Names(names) if a.json => {
+            let out: serde_json::Map<String, serde_json::Value> =
+                names.into_iter().map(|(k, v)| (k, v.into())).collect();
+            println!("{}", json_text!(&out));
+        }
+        MapOutput::Names(names) => {
+            for (_, relocated) in names {
+                say!("{relocated}");
             }
         }
-        None => {
+        MapOutput::Policy(policy) => {
             print!("{}", ferry::text::json_safe(&policy.policy_json));
             tell!(
                 "# registries.d fragment (e.g. /etc/containers/registries.d/{}):\n{}",
@@ -81,39 +53,12 @@ fn emit(
                 policy.registries_d
             );
         }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `ferry map --emit kustomize|helm-values|registries-conf`: use the relocated images.
-fn emit_mirror(
-    a: &MapArgs,
-    mapper: Option<&ferry::mapping::Mapper>,
-    refs: &[Reference],
-) -> Result<ExitCode> {
-    use ferry::mirror::{MirrorKind, Options, Pairs};
-    let kind: MirrorKind = a.emit.as_deref().unwrap_or_default().parse()?;
-    if a.key.is_some() {
-        bail!("--key applies to --emit policy-json only");
-    }
-    if a.insecure_target && kind != MirrorKind::RegistriesConf {
-        bail!("--insecure-target applies to --emit registries-conf only");
-    }
-    let pairs = match (&a.from_mapping, mapper) {
-        (Some(f), _) => Pairs::from_mapping_file(f)?,
-        (None, Some(m)) => Pairs::from_mapper(m, refs)?,
-        (None, None) => bail!("give --from-mapping FILE, or --to PREFIX and images"),
-    };
-    let opts = Options {
-        insecure_target: a.insecure_target,
-    };
-    let text = ferry::mirror::render(kind, &pairs, opts)?;
-    match &a.output {
-        Some(dir) => tell!(
-            "wrote {}",
-            ferry::mirror::write_to(kind, &text, dir)?.display()
-        ),
-        None => say_text!(text),
+        MapOutput::Config(text) => say_text!(text),
+        MapOutput::Written(paths) => {
+            for p in paths {
+                tell!("wrote {}", p.display());
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod layout;
 pub mod login;
 pub mod manifest;
+pub mod map;
 pub mod mapping;
 pub mod mirror;
 pub mod par;
