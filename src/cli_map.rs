@@ -34,7 +34,7 @@ pub fn run(a: MapArgs) -> Result<ExitCode> {
             output: a.output.clone(),
         }),
     };
-    match ferry::map::map(&MapOptions { source, emit })? {
+    match ferry::map(&MapOptions { source, emit })? {
         MapOutput::Names(names) if a.json => {
             let out: serde_json::Map<String, serde_json::Value> =
                 names.into_iter().map(|(k, v)| (k, v.into())).collect();

@@ -201,7 +201,7 @@ fn import(a: ImportArgs) -> Result<ExitCode> {
         chunk_size: a.chunk_size,
         progress: progress_mode(&a.out),
     };
-    let summary = ferry::import::import(&client, &opts)?;
+    let summary = ferry::import(&client, &opts)?;
     for w in &summary.warnings {
         tell!("warning: {w}");
     }
@@ -238,7 +238,7 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
         },
         strict: a.strict,
     };
-    let report = ferry::verify::verify(&opts)?;
+    let report = ferry::verify(&opts)?;
     for w in &report.warnings {
         tell!("warning: {w}");
     }
@@ -259,7 +259,9 @@ fn verify(a: VerifyArgs) -> Result<ExitCode> {
 
 /// `ferry inspect`: a tree per image, or the same data as JSON.
 fn inspect(a: InspectArgs) -> Result<ExitCode> {
-    let info = ferry::inspect::inspect(&a.bundle)?;
+    let info = ferry::inspect(&ferry::InspectOptions {
+        bundle: a.bundle.clone(),
+    })?;
     for p in &info.problems {
         tell!("warning: {p}");
     }
