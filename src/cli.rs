@@ -1,4 +1,8 @@
-//! Command-line definitions only (clap); `main.rs` turns them into library calls.
+//! Command-line definitions only (clap); `resolve` turns them into the library's options,
+//! `main.rs` calls the library with them and `print` shows the results.
+
+pub mod print;
+pub mod resolve;
 
 use std::path::PathBuf;
 
