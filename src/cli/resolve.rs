@@ -8,13 +8,14 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
+use super::values::{EmitArg, ReferrersArg, SparseArg};
 use super::{ExportArgs, ImportArgs, InspectArgs, InventoryArgs, MapArgs, OutputArgs};
 use super::{RegistryArgs, VerifyArgs};
 use ferry::export::since::Since;
 use ferry::inventory::{detect, InventoryOptions, Source};
 use ferry::registry::TransportOptions;
 use ferry::{Client, ClientOptions, Discovery, Emit, EmitKind, ExportOptions, ImportOptions};
-use ferry::{InspectOptions, MapOptions, MapSource, MappingChoice, Mode, Output, VerifyOptions};
+use ferry::{InspectOptions, MapOptions, MapSource, Mode, Output, VerifyOptions};
 
 /// `ferry export`: the client for the images' registries and what to export.
 pub fn export(a: &ExportArgs) -> Result<(Client, ExportOptions)> {
@@ -56,18 +57,16 @@ pub fn export(a: &ExportArgs) -> Result<(Client, ExportOptions)> {
 
 /// `ferry import`: the client for the `--to` registry and what to import.
 pub fn import(a: &ImportArgs) -> Result<(Client, ImportOptions)> {
-    let sparse = match a.sparse.as_str() {
-        "keep" => ferry::SparsePolicy::Keep,
-        "strip" => ferry::SparsePolicy::Strip,
-        other => bail!("--sparse {other:?}: use keep or strip"),
-    };
     let registry = ferry::login::registry_of_prefix(&a.to)?;
     let client = client(&a.registry, Some(&registry))?;
     let opts = ImportOptions {
         bundle: a.bundle.clone(),
         to: a.to.clone(),
-        mapping: MappingChoice::from_arg(&a.mapping),
-        sparse,
+        mapping: a.mapping.clone(),
+        sparse: match a.sparse {
+            SparseArg::Keep => ferry::SparsePolicy::Keep,
+            SparseArg::Strip => ferry::SparsePolicy::Strip,
+        },
         dry_run: a.dry_run,
         mapping_out: a.mapping_out.clone(),
         name: a.name.clone(),
@@ -107,25 +106,21 @@ pub fn map(a: &MapArgs) -> Result<MapOptions> {
         Some(f) => MapSource::MappingFile(f.clone()),
         None => MapSource::Images {
             to: a.to.clone().context("--to PREFIX is required")?,
-            mapping: MappingChoice::from_arg(&a.mapping),
+            mapping: a.mapping.clone(),
             images: a.images.clone(),
         },
     };
-    let emit = match a.emit.as_deref() {
-        None => None,
-        Some(kind) => Some(Emit {
-            kind: match kind {
-                "policy-json" => EmitKind::PolicyJson,
-                "kustomize" => EmitKind::Kustomize,
-                "helm-values" => EmitKind::HelmValues,
-                "registries-conf" => EmitKind::RegistriesConf,
-                other => return Err(ferry::mirror::MirrorError::Kind(other.into()).into()),
-            },
-            key: a.key.clone(),
-            insecure_target: a.insecure_target,
-            output: a.output.clone(),
-        }),
-    };
+    let emit = a.emit.map(|kind| Emit {
+        kind: match kind {
+            EmitArg::PolicyJson => EmitKind::PolicyJson,
+            EmitArg::Kustomize => EmitKind::Kustomize,
+            EmitArg::HelmValues => EmitKind::HelmValues,
+            EmitArg::RegistriesConf => EmitKind::RegistriesConf,
+        },
+        key: a.key.clone(),
+        insecure_target: a.insecure_target,
+        output: a.output.clone(),
+    });
     Ok(MapOptions { source, emit })
 }
 
@@ -146,7 +141,7 @@ pub fn inventory(a: &InventoryArgs) -> Result<(Client, InventoryOptions, Option<
     let opts = InventoryOptions {
         source,
         to: a.to.clone(),
-        mapping: MappingChoice::from_arg(&a.mapping),
+        mapping: a.mapping.clone(),
         name: a.name.clone(),
         jobs: a.jobs.max(1),
     };
@@ -173,16 +168,14 @@ fn discovery(a: &ExportArgs) -> Discovery {
             referrers: None,
         };
     }
-    let referrers = if a.referrers.iter().any(|r| r == "none") {
+    let types = a.referrers.iter().filter_map(|r| match r {
+        ReferrersArg::Type(t) => Some(t.clone()),
+        ReferrersArg::All | ReferrersArg::None => None,
+    });
+    let referrers = if a.referrers.contains(&ReferrersArg::None) {
         None
     } else {
-        Some(
-            a.referrers
-                .iter()
-                .filter(|r| *r != "all")
-                .cloned()
-                .collect(),
-        )
+        Some(types.collect())
     };
     Discovery {
         cosign: true,
