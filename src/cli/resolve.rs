@@ -30,13 +30,9 @@ pub fn export(a: &ExportArgs) -> Result<(Client, ExportOptions)> {
         .collect::<Result<Vec<_>, _>>()?;
     let single = ferry::login::registry_of_images(&images)?;
     let client = client(&a.registry, single.as_deref())?;
-    let to_stdout = a.output.as_os_str() == "-";
-    if to_stdout && a.split_size.is_some() {
-        bail!("--split-size writes files; it cannot be combined with -o -");
-    }
     let opts = ExportOptions {
         images,
-        output: if to_stdout {
+        output: if a.output.as_os_str() == "-" {
             Output::Stdout
         } else {
             Output::File(a.output.clone())
