@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use ferry::registry::StallTimeout;
 use ferry::MappingChoice;
-use values::SparseArg;
-use values::{parse_size, parse_split, EmitArg, MappingParser, ReferrersArg, ReferrersParser};
+use values::{
+    parse_size, parse_split, EmitArg, MappingParser, ReferrersArg, ReferrersParser, SparseArg,
+};
 
 /// ferry carries container images across an air gap, byte for byte.
 #[derive(Debug, Parser)]

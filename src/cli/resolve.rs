@@ -2,7 +2,7 @@
 //! `HiArgs` and uv's settings do): `-o -`, `--referrers all|none`, `--mapping`, `-j`, `-q`,
 //! and the registry client with the one command-line login (whose registry `ferry::login`
 //! decides). Prints only the warning that `--insecure-skip-tls-verify` is in force; runs no
-//! command and must not print results (that is `main.rs`).
+//! command and prints no results (that is `print`).
 
 use std::path::PathBuf;
 
