@@ -1,9 +1,18 @@
-//! Command-line definitions only (clap); `main.rs` turns them into library calls.
+//! Command-line definitions only (clap); `resolve` turns them into the library's options,
+//! `main.rs` calls the library with them and `print` shows the results.
+
+pub mod print;
+pub mod resolve;
+pub mod values;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use ferry::registry::StallTimeout;
+use ferry::MappingChoice;
+use values::{
+    parse_size, parse_split, EmitArg, MappingParser, ReferrersArg, ReferrersParser, SparseArg,
+};
 
 /// ferry carries container images across an air gap, byte for byte.
 #[derive(Debug, Parser)]
@@ -105,8 +114,8 @@ pub struct ExportArgs {
     #[arg(long = "no-signatures")]
     pub no_signatures: bool,
     /// OCI referrers to carry: `all` (default), `none`, or artifact types; repeatable.
-    #[arg(long = "referrers", value_name = "all|none|TYPE")]
-    pub referrers: Vec<String>,
+    #[arg(long = "referrers", value_name = "all|none|TYPE", value_parser = ReferrersParser)]
+    pub referrers: Vec<ReferrersArg>,
     /// Differential bundle: leave out the layers this earlier bundle carried (or left out
     /// itself); any form ferry reads; repeatable.
     #[arg(long = "since", value_name = "BUNDLE")]
@@ -120,46 +129,6 @@ pub struct ExportArgs {
     pub out: OutputArgs,
 }
 
-/// `--split-size`: a size, or `fat32` for FAT32's largest file (4 GiB - 1).
-pub fn parse_split(s: &str) -> Result<u64, String> {
-    if s.eq_ignore_ascii_case("fat32") {
-        return Ok(ferry::layout::parts::FAT32_MAX);
-    }
-    let n = parse_size(s)?;
-    if n < 1024 {
-        return Err(format!("--split-size {s}: parts must be at least 1 KiB"));
-    }
-    Ok(n)
-}
-
-/// Parses a byte size: `1048576`, `512K`, `16M`, `4G` (binary units).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let (num, mult) = match t.char_indices().last() {
-        Some((i, c)) if c.is_ascii_alphabetic() => {
-            let m: u64 = match c.to_ascii_uppercase() {
-                'K' => 1 << 10,
-                'M' => 1 << 20,
-                'G' => 1 << 30,
-                'T' => 1 << 40,
-                _ => {
-                    return Err(format!(
-                        "invalid size {s:?}: use a number with an optional K, M, G or T suffix"
-                    ))
-                }
-            };
-            (&t[..i], m)
-        }
-        _ => (t, 1),
-    };
-    let n: u64 = num.trim().parse().map_err(|_| {
-        format!("invalid size {s:?}: use a number with an optional K, M, G or T suffix")
-    })?;
-    n.checked_mul(mult)
-        .filter(|v| *v > 0)
-        .ok_or_else(|| format!("invalid size {s:?}"))
-}
-
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// Bundle to import: a .tar, a .tar.gz or an OCI layout directory.
@@ -169,11 +138,11 @@ pub struct ImportArgs {
     #[arg(long, value_name = "PREFIX")]
     pub to: String,
     /// Name mapping: `hashed` (duffle-compatible, default), `path`, or a JSON/YAML file.
-    #[arg(long, default_value = "hashed", value_name = "hashed|path|FILE")]
-    pub mapping: String,
+    #[arg(long, default_value = "hashed", value_name = "hashed|path|FILE", value_parser = MappingParser)]
+    pub mapping: MappingChoice,
     /// Sparse indexes: `keep` the original bytes (default) or `strip` absent platforms.
     #[arg(long, default_value = "keep", value_name = "keep|strip")]
-    pub sparse: String,
+    pub sparse: SparseArg,
     /// Print the mapping and the plan; touch nothing.
     #[arg(long = "dry-run")]
     pub dry_run: bool,
@@ -207,8 +176,8 @@ pub struct MapArgs {
     #[arg(value_name = "IMAGE", required_unless_present = "from_mapping")]
     pub images: Vec<String>,
     /// Name mapping: `hashed` (default), `path`, or a JSON/YAML file.
-    #[arg(long, default_value = "hashed", value_name = "hashed|path|FILE")]
-    pub mapping: String,
+    #[arg(long, default_value = "hashed", value_name = "hashed|path|FILE", value_parser = MappingParser)]
+    pub mapping: MappingChoice,
     /// Print the mapping as a JSON object instead of one name per line.
     #[arg(long)]
     pub json: bool,
@@ -216,7 +185,7 @@ pub struct MapArgs {
     /// registries.d fragment checking cosign signatures after relocation), `kustomize`,
     /// `helm-values` or `registries-conf` (use the relocated images; see README).
     #[arg(long, value_name = "KIND")]
-    pub emit: Option<String>,
+    pub emit: Option<EmitArg>,
     /// Read the relocations from a mapping file written by `ferry import`
     /// (relocation-mapping.json) instead of --to and IMAGE.
     #[arg(long = "from-mapping", value_name = "FILE", requires = "emit", conflicts_with_all = ["to", "images"])]
@@ -284,8 +253,8 @@ pub struct InventoryArgs {
     #[arg(long, value_name = "PREFIX")]
     pub to: String,
     /// Name mapping, as for import: `hashed` (default), `path`, or a JSON/YAML file.
-    #[arg(long, default_value = "hashed", value_name = "hashed|path|FILE")]
-    pub mapping: String,
+    #[arg(long, default_value = "hashed", value_name = "hashed|path|FILE", value_parser = MappingParser)]
+    pub mapping: MappingChoice,
     /// Repository for bundle entries that carry only a tag (bundles written by skopeo).
     #[arg(long, value_name = "REPO")]
     pub name: Option<String>,

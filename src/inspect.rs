@@ -9,7 +9,7 @@ mod omitted;
 mod text;
 
 use std::collections::BTreeSet;
-use std::path::Path;
+use std::path::PathBuf;
 
 use serde::Serialize;
 
@@ -91,9 +91,16 @@ pub struct Inspection {
     pub problems: Vec<String>,
 }
 
+/// What to inspect.
+#[derive(Debug, Clone)]
+pub struct InspectOptions {
+    /// A `.tar`, split parts, a `.tar.gz` or a layout directory.
+    pub bundle: PathBuf,
+}
+
 /// Reads a bundle's `index.json` and manifests and describes every image.
-pub fn inspect(path: &Path) -> Result<Inspection, InspectError> {
-    let bundle = Bundle::open(path)?;
+pub fn inspect(opts: &InspectOptions) -> Result<Inspection, InspectError> {
+    let bundle = Bundle::open(&opts.bundle)?;
     let entries = read_entries(&bundle)?;
     let graphs: Vec<Graph> = entries.entries.iter().map(|e| walk(&bundle, e)).collect();
     let mut problems = entries.problems.clone();
@@ -140,7 +147,7 @@ pub fn inspect(path: &Path) -> Result<Inspection, InspectError> {
         }
     }
     Ok(Inspection {
-        bundle: path.display().to_string(),
+        bundle: opts.bundle.display().to_string(),
         omitted: crate::layout::omitted::Summary::of(&bundle),
         images,
         unattached,

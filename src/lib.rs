@@ -2,6 +2,11 @@
 //!
 //! The library does the work; `main.rs` only parses arguments and prints. See DESIGN.md for the
 //! formats and protocol rules each module follows.
+//!
+//! The API (DESIGN §8) is five functions, each taking one options struct:
+//! [`export()`] (registries → bundle, through a [`Client`]), [`import()`] (bundle → registry),
+//! [`inspect()`] and [`verify()`] (a bundle, offline) and [`map()`] (names and configuration,
+//! offline). [`login`] says which registry a command-line login belongs to.
 
 pub mod digest;
 pub mod export;
@@ -10,7 +15,9 @@ pub mod import;
 pub mod inspect;
 pub mod inventory;
 pub mod layout;
+pub mod login;
 pub mod manifest;
+pub mod map;
 pub mod mapping;
 pub mod mirror;
 pub mod platform;
@@ -24,4 +31,11 @@ pub mod text;
 pub mod verify;
 pub mod walk;
 
-pub use export::{export, ExportError, ExportOptions, ExportSummary, Output};
+pub use export::{export, Discovery, ExportError, ExportOptions, ExportSummary, Output};
+pub use import::{import, ImportError, ImportOptions, ImportSummary, SparsePolicy};
+pub use inspect::{inspect, InspectError, InspectOptions, Inspection};
+pub use map::{map, Emit, EmitKind, MapError, MapOptions, MapOutput, MapSource};
+pub use mapping::MappingChoice;
+pub use progress::Mode;
+pub use registry::{Client, ClientOptions};
+pub use verify::{verify, VerifyError, VerifyOptions, VerifyReport};

@@ -1,4 +1,6 @@
-//! The `ferry` binary: parse arguments, call the library, print, map to an exit code.
+//! The `ferry` binary: parse the arguments (cli.rs), resolve them into the library's options
+//! (cli/resolve.rs), call the library, print the result (cli/print.rs, through the escaping
+//! macros below) and map it to an exit code: 0, 1 for a failure, 2 for a usage error (clap).
 
 /// Lines for humans, on stderr (`tell!`) or stdout (`say!`), with every control character
 /// escaped (DESIGN §1): text from a registry, a token service or a bundle may be in them, and
@@ -23,26 +25,18 @@ macro_rules! json_text {
 }
 
 mod cli;
-mod cli_inventory;
-mod cli_map;
 
-use std::io::Read;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::Parser;
 
-use cli::{Cli, Command, ExportArgs, ImportArgs, OutputArgs, RegistryArgs};
-use cli::{InspectArgs, VerifyArgs};
-use ferry::export::since::Since;
-use ferry::progress::Mode;
-use ferry::reference::Reference;
-use ferry::registry::{CliCredential, Client, ClientOptions, Credential, TransportOptions};
+use cli::{print, resolve, Cli, Command};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match run(cli) {
-        Ok(code) => code,
+    match run(Cli::parse()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
         Err(e) => {
             tell!("error: {e:#}");
             ExitCode::from(1)
@@ -50,260 +44,42 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode> {
+/// Runs the command; false when it ran but did not succeed (exit 1 without an error line).
+fn run(cli: Cli) -> Result<bool> {
     match cli.command {
-        Command::Export(a) => export(a),
-        Command::Import(a) => import(a),
-        Command::Map(a) => cli_map::run(a),
-        Command::Verify(a) => verify(a),
-        Command::Inspect(a) => inspect(a),
-        Command::Inventory(a) => cli_inventory::run(a),
-    }
-}
-
-fn progress_mode(o: &OutputArgs) -> Mode {
-    if o.quiet {
-        Mode::Quiet
-    } else {
-        Mode::Auto
-    }
-}
-
-/// Builds a client; `--username` applies to `registry` only (DESIGN §1).
-fn client(a: &RegistryArgs, registry: Option<&str>) -> Result<Client> {
-    if a.insecure_skip_tls_verify {
-        tell!("warning: --insecure-skip-tls-verify: TLS certificates are NOT verified; anyone on the path can read and alter this traffic");
-    }
-    let credential = match (&a.username, a.password_stdin) {
-        (Some(user), true) => {
-            let Some(registry) = registry else {
-                bail!("--username/--password-stdin apply to one registry only, and these images come from several; put credentials in a docker config or $REGISTRY_AUTH_FILE instead");
-            };
-            let mut password = String::new();
-            std::io::stdin()
-                .read_to_string(&mut password)
-                .context("reading the password from stdin")?;
-            let password = password.trim_end_matches(['\r', '\n']).to_string();
-            if password.is_empty() {
-                bail!("--password-stdin: standard input was empty");
-            }
-            Some(CliCredential {
-                registry: registry.to_string(),
-                credential: Credential {
-                    username: user.clone(),
-                    password,
-                    source: "--username/--password-stdin".into(),
-                },
-            })
+        Command::Export(a) => {
+            let (client, opts) = resolve::export(&a)?;
+            let summary = ferry::export(&client, &opts)?;
+            print::exported(
+                &summary,
+                &a.out,
+                matches!(opts.output, ferry::Output::Stdout),
+            )?;
+            Ok(summary.failed.is_empty())
         }
-        _ => None,
-    };
-    let opts = ClientOptions {
-        transport: TransportOptions {
-            plain_http: a.plain_http.clone(),
-            ca_files: a.ca_file.clone(),
-            cert_dir: a.cert_dir.clone(),
-            insecure_skip_tls_verify: a.insecure_skip_tls_verify,
-            timeout: a.timeout,
-        },
-        credential,
-        retries: a.retries,
-        ..ClientOptions::default()
-    };
-    Ok(Client::new(opts)?)
-}
-
-/// `--no-signatures` and `--referrers all|none|TYPE...` as a discovery setting.
-fn discovery(a: &ExportArgs) -> ferry::export::Discovery {
-    if a.no_signatures {
-        return ferry::export::Discovery {
-            cosign: false,
-            referrers: None,
-        };
-    }
-    let referrers = if a.referrers.iter().any(|r| r == "none") {
-        None
-    } else {
-        Some(
-            a.referrers
-                .iter()
-                .filter(|r| *r != "all")
-                .cloned()
-                .collect(),
-        )
-    };
-    ferry::export::Discovery {
-        cosign: true,
-        referrers,
-    }
-}
-
-fn export(a: ExportArgs) -> Result<ExitCode> {
-    let mut images = a.images.clone();
-    for f in &a.file {
-        images.extend(ferry::images::read_list(f)?);
-    }
-    let platforms = a
-        .platform
-        .iter()
-        .map(|p| p.parse())
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut registries: Vec<String> = Vec::new();
-    for i in &images {
-        let r = Reference::parse(i)?;
-        if !registries.contains(&r.registry) {
-            registries.push(r.registry);
+        Command::Import(a) => {
+            let (client, opts) = resolve::import(&a)?;
+            print::imported(&ferry::import(&client, &opts)?, &a.out)?;
+            Ok(true)
+        }
+        Command::Map(a) => {
+            print::mapped(ferry::map(&resolve::map(&a)?)?, a.json)?;
+            Ok(true)
+        }
+        Command::Verify(a) => {
+            let report = ferry::verify(&resolve::verify(&a))?;
+            print::verified(&report, &a.out)?;
+            Ok(report.ok)
+        }
+        Command::Inspect(a) => {
+            print::inspected(&ferry::inspect(&resolve::inspect(&a))?, a.json)?;
+            Ok(true)
+        }
+        Command::Inventory(a) => {
+            let (client, opts, output) = resolve::inventory(&a)?;
+            let inventory = ferry::inventory::inventory(&client, &opts)?;
+            print::inventoried(&inventory, output.as_deref(), a.quiet)?;
+            Ok(true)
         }
     }
-    let single = (registries.len() == 1).then(|| registries[0].as_str());
-    let client = client(&a.registry, single)?;
-    let to_stdout = a.output.as_os_str() == "-";
-    if to_stdout && a.split_size.is_some() {
-        bail!("--split-size writes files; it cannot be combined with -o -");
-    }
-    let opts = ferry::ExportOptions {
-        images,
-        output: if to_stdout {
-            ferry::Output::Stdout
-        } else {
-            ferry::Output::File(a.output.clone())
-        },
-        platforms,
-        strict_platforms: a.strict_platforms,
-        jobs: a.jobs.max(1),
-        progress: progress_mode(&a.out),
-        discovery: discovery(&a),
-        keep_going: a.keep_going,
-        split_size: a.split_size,
-        since: (a.since.iter().cloned().map(Since::Bundle))
-            .chain(a.since_inventory.iter().cloned().map(Since::Inventory))
-            .collect(),
-    };
-    let summary = ferry::export(&client, &opts)?;
-    for w in &summary.warnings {
-        tell!("warning: {w}");
-    }
-    if a.out.json {
-        let json = json_text!(&summary);
-        if to_stdout {
-            eprintln!("{json}");
-        } else {
-            println!("{json}");
-        }
-    }
-    if !a.out.quiet {
-        tell!("{}", summary.line());
-    }
-    if !summary.failed.is_empty() {
-        tell!(
-            "error: {} image(s) failed (--keep-going exported the rest):",
-            summary.failed.len()
-        );
-        for f in &summary.failed {
-            tell!("  {f}");
-        }
-        return Ok(ExitCode::from(1));
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn mapping_choice(s: &str) -> ferry::import::MappingChoice {
-    use ferry::import::MappingChoice;
-    match s {
-        "hashed" => MappingChoice::Hashed,
-        "path" => MappingChoice::Path,
-        file => MappingChoice::File(file.into()),
-    }
-}
-
-fn import(a: ImportArgs) -> Result<ExitCode> {
-    let sparse = match a.sparse.as_str() {
-        "keep" => ferry::import::SparsePolicy::Keep,
-        "strip" => ferry::import::SparsePolicy::Strip,
-        other => bail!("--sparse {other:?}: use keep or strip"),
-    };
-    let prefix = Reference::parse(&format!("{}/x", a.to.trim_end_matches('/')))
-        .with_context(|| format!("--to {:?} is not a registry prefix (host[/path])", a.to))?;
-    let client = client(&a.registry, Some(&prefix.registry))?;
-    let opts = ferry::import::ImportOptions {
-        bundle: a.bundle.clone(),
-        to: a.to.clone(),
-        mapping: mapping_choice(&a.mapping),
-        sparse,
-        dry_run: a.dry_run,
-        mapping_out: a.mapping_out.clone(),
-        name: a.name.clone(),
-        no_overwrite: a.no_overwrite,
-        jobs: a.jobs.max(1),
-        chunk_size: a.chunk_size,
-        progress: progress_mode(&a.out),
-    };
-    let summary = ferry::import::import(&client, &opts)?;
-    for w in &summary.warnings {
-        tell!("warning: {w}");
-    }
-    for m in &summary.moved_tags {
-        tell!("moved tag {}: {} -> {}", m.reference, m.old, m.new);
-    }
-    if a.out.json {
-        println!("{}", json_text!(&summary));
-    } else if a.dry_run {
-        for (k, v) in &summary.mapping {
-            say!("{k} -> {v}");
-        }
-    }
-    if !a.out.quiet {
-        tell!("{}", summary.line());
-        if let Some(f) = &summary.mapping_file {
-            tell!("mapping written to {f}");
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `ferry verify`: prints the report; exit 1 when anything is corrupt, missing or invalid.
-fn verify(a: VerifyArgs) -> Result<ExitCode> {
-    let opts = ferry::verify::VerifyOptions {
-        bundle: a.bundle.clone(),
-        deep: a.deep,
-        key: a.key.clone(),
-        jobs: a.jobs.unwrap_or(0),
-        progress: if a.out.json {
-            Mode::Quiet
-        } else {
-            progress_mode(&a.out)
-        },
-        strict: a.strict,
-    };
-    let report = ferry::verify::verify(&opts)?;
-    for w in &report.warnings {
-        tell!("warning: {w}");
-    }
-    for p in &report.problems {
-        tell!("error: {p}");
-    }
-    if a.out.json {
-        println!("{}", json_text!(&report));
-    } else if !a.out.quiet || !report.ok {
-        say_text!(report.text());
-    }
-    Ok(if report.ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
-}
-
-/// `ferry inspect`: a tree per image, or the same data as JSON.
-fn inspect(a: InspectArgs) -> Result<ExitCode> {
-    let info = ferry::inspect::inspect(&a.bundle)?;
-    for p in &info.problems {
-        tell!("warning: {p}");
-    }
-    if a.json {
-        println!("{}", json_text!(&info));
-    } else {
-        say_text!(info.text());
-    }
-    Ok(ExitCode::SUCCESS)
 }

@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 
 use crate::reference::{is_registry_host, Reference, ReferenceError, DOCKER_HUB};
 
+mod choice;
 mod file;
 pub mod relocations;
+
+pub use choice::MappingChoice;
 
 /// Longest repository name (`host/path`) registries accept (distribution's `NameTotalLengthMax`).
 pub const NAME_MAX: usize = 255;

@@ -63,7 +63,7 @@ pub enum MirrorError {
     Output(#[from] crate::layout::LayoutError),
 }
 
-/// Which configuration to emit.
+/// Which of these configurations to render (`map::EmitKind` is the one kind `--emit` names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MirrorKind {
     /// kustomize Component with an `images:` list.
@@ -72,18 +72,6 @@ pub enum MirrorKind {
     HelmValues,
     /// containers `registries.conf` (v2).
     RegistriesConf,
-}
-
-impl std::str::FromStr for MirrorKind {
-    type Err = MirrorError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "kustomize" => Ok(MirrorKind::Kustomize),
-            "helm-values" => Ok(MirrorKind::HelmValues),
-            "registries-conf" => Ok(MirrorKind::RegistriesConf),
-            other => Err(MirrorError::Kind(other.to_string())),
-        }
-    }
 }
 
 impl MirrorKind {
@@ -355,7 +343,6 @@ mod tests {
             render_pairs(k, &[], false),
             Err(MirrorError::Empty)
         ));
-        assert!("kustomise".parse::<MirrorKind>().is_err());
     }
 
     #[test]

@@ -44,23 +44,6 @@ pub enum PolicyError {
     Output(#[from] crate::layout::LayoutError),
 }
 
-/// What to emit: only `policy-json` for now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmitKind {
-    /// containers `policy.json` plus a `registries.d` fragment.
-    PolicyJson,
-}
-
-impl std::str::FromStr for EmitKind {
-    type Err = PolicyError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "policy-json" => Ok(EmitKind::PolicyJson),
-            other => Err(PolicyError::Kind(other.to_string())),
-        }
-    }
-}
-
 /// Original repository → relocated repository (names only, no tags or digests), one to one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Relocations(BTreeMap<String, String>);
@@ -229,6 +212,5 @@ mod tests {
             .registries_d
             .contains("\"reg.local\":\n    use-sigstore-attachments: true"));
         assert!(policy(&Relocations::default(), Path::new("/k")).is_err());
-        assert!("policy-yaml".parse::<EmitKind>().is_err());
     }
 }

@@ -252,10 +252,6 @@ fn usage_errors_are_clean() {
     std::fs::write(&bad, r#"{"a:1": "r.local/t/x:1", "b:1": "r.local/t/x:1"}"#).unwrap();
     let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
         (
-            vec!["--emit", "kustomise", "--from-mapping", m],
-            vec!["kustomise", "registries-conf"],
-        ),
-        (
             vec![
                 "--emit",
                 "kustomize",

@@ -162,6 +162,11 @@ pub struct ExportSummary {
 /// Runs an export.
 pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, ExportError> {
     let start = Instant::now();
+    if matches!(opts.output, Output::Stdout) && opts.split_size.is_some() {
+        return Err(ExportError::Input(
+            "--split-size writes files; it cannot be combined with -o -".into(),
+        ));
+    }
     let mut refs: Vec<Reference> = Vec::new();
     for s in &opts.images {
         let r = Reference::parse(s)?.with_default_tag();

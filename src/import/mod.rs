@@ -20,7 +20,8 @@ use serde::Serialize;
 use crate::digest::Digest;
 use crate::layout::reader::Bundle;
 use crate::layout::LayoutError;
-use crate::mapping::{Mapper, MappingError, Scheme};
+pub use crate::mapping::MappingChoice;
+use crate::mapping::{Mapper, MappingError};
 use crate::progress::{human, Mode, Progress};
 use crate::reference::Reference;
 use crate::registry::{Client, RegistryError};
@@ -28,14 +29,6 @@ pub use plan::{read_plan, ImageGraph};
 pub use push::BlobStats;
 use push::BlobWork;
 pub use sparse::{SparsePolicy, SparseRefusal};
-
-/// How source names become target names.
-#[derive(Debug, Clone)]
-pub enum MappingChoice {
-    Hashed,
-    Path,
-    File(PathBuf),
-}
 
 /// What to import and how.
 #[derive(Debug, Clone)]
@@ -197,11 +190,7 @@ fn run(
 ) -> Result<ImportSummary, ImportError> {
     let start = Instant::now();
     let graphs = plan::read_plan(bundle, opts.name.as_deref())?;
-    let mapper = match &opts.mapping {
-        MappingChoice::Hashed => Mapper::new(&opts.to, Scheme::Hashed)?,
-        MappingChoice::Path => Mapper::new(&opts.to, Scheme::Path)?,
-        MappingChoice::File(f) => Mapper::from_file(&opts.to, f)?,
-    };
+    let mapper = Mapper::from_choice(&opts.to, &opts.mapping)?;
     let targets = mapper.check_all(graphs.iter().map(|g| &g.reference))?;
     let mut prepared = Vec::new();
     let mut mapping = BTreeMap::new();

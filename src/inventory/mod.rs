@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
 use crate::images::ListError;
-use crate::import::{ImportError, MappingChoice};
+use crate::import::ImportError;
 use crate::layout::{parts, LayoutError};
-use crate::mapping::{Mapper, MappingError, Scheme};
+use crate::mapping::{Mapper, MappingChoice, MappingError};
 use crate::registry::{Client, RegistryError};
 use walk::{from_bundle, from_list};
 
@@ -126,20 +126,12 @@ pub fn detect(path: &Path) -> Source {
     }
 }
 
-fn mapper(opts: &InventoryOptions) -> Result<Mapper, MappingError> {
-    match &opts.mapping {
-        MappingChoice::Hashed => Mapper::new(&opts.to, Scheme::Hashed),
-        MappingChoice::Path => Mapper::new(&opts.to, Scheme::Path),
-        MappingChoice::File(f) => Mapper::from_file(&opts.to, f),
-    }
-}
-
 /// Blobs found: digest → (size, target repositories).
 pub(crate) type Found = BTreeMap<Digest, (u64, BTreeSet<String>)>;
 
 /// Takes the inventory.
 pub fn inventory(client: &Client, opts: &InventoryOptions) -> Result<Inventory, InventoryError> {
-    let mapper = mapper(opts)?;
+    let mapper = Mapper::from_choice(&opts.to, &opts.mapping)?;
     let mut found = Found::new();
     let images = match &opts.source {
         Source::Bundle(p) => from_bundle(client, p, &mapper, opts, &mut found)?,

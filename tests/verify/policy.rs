@@ -70,19 +70,6 @@ fn policy_json_snapshot_from_images_and_from_a_mapping_file() {
         &ferry(&[
             "map",
             "--emit",
-            "policy-yaml",
-            "--key",
-            f.key.to_str().unwrap(),
-            "--to",
-            "r.local/t",
-            "alpine",
-        ]),
-        &["policy-yaml"],
-    );
-    assert_failure(
-        &ferry(&[
-            "map",
-            "--emit",
             "policy-json",
             "--key",
             f.s.dir.join("oci-layout").to_str().unwrap(),
