@@ -9,8 +9,9 @@
 //! offline). [`login`] says which registry a command-line login belongs to.
 
 pub mod digest;
+pub mod emit;
 pub mod export;
-pub mod images;
+pub mod image_list;
 pub mod import;
 pub mod inspect;
 pub mod inventory;
@@ -19,9 +20,7 @@ pub mod login;
 pub mod manifest;
 pub mod map;
 pub mod mapping;
-pub mod mirror;
 pub mod platform;
-pub mod policy;
 pub mod pool;
 pub mod progress;
 pub mod reference;

@@ -7,9 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::emit::mirror::{MirrorError, MirrorKind, Pairs};
+use crate::emit::policy::{Policy, PolicyError, Relocations};
+pub use crate::emit::EmitKind;
 use crate::mapping::{Mapper, MappingChoice, MappingError};
-use crate::mirror::{MirrorError, MirrorKind, Pairs};
-use crate::policy::{Policy, PolicyError, Relocations};
 use crate::reference::{Reference, ReferenceError};
 
 /// What to map: images named here, or the relocations an import recorded.
@@ -24,30 +25,6 @@ pub enum MapSource {
     },
     /// A `relocation-mapping.json` written by `ferry import` (`--from-mapping`).
     MappingFile(PathBuf),
-}
-
-/// The configurations `map` writes (`--emit KIND`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmitKind {
-    /// containers `policy.json` and a `registries.d` fragment (needs a key).
-    PolicyJson,
-    /// kustomize Component with an `images:` list.
-    Kustomize,
-    /// Helm values fragment `ferry.images`.
-    HelmValues,
-    /// containers `registries.conf` (v2).
-    RegistriesConf,
-}
-
-impl EmitKind {
-    fn mirror(self) -> Option<MirrorKind> {
-        match self {
-            EmitKind::PolicyJson => None,
-            EmitKind::Kustomize => Some(MirrorKind::Kustomize),
-            EmitKind::HelmValues => Some(MirrorKind::HelmValues),
-            EmitKind::RegistriesConf => Some(MirrorKind::RegistriesConf),
-        }
-    }
 }
 
 /// A configuration to emit instead of names.
@@ -165,12 +142,12 @@ fn policy(emit: &Emit, source: &Source<'_>) -> Result<MapOutput, MapError> {
         return Err(MapError::InsecureTarget);
     }
     let key = emit.key.as_deref().ok_or(MapError::NeedsKey)?;
-    let key = crate::policy::key_path(key)?;
+    let key = crate::emit::policy::key_path(key)?;
     let relocations = match source {
         Source::File(f) => Relocations::from_mapping_file(f)?,
         Source::Mapped { mapper, refs, .. } => Relocations::from_mapper(mapper, refs)?,
     };
-    let policy = crate::policy::policy(&relocations, &key)?;
+    let policy = crate::emit::policy::policy(&relocations, &key)?;
     Ok(match &emit.output {
         Some(dir) => MapOutput::Written(policy.write_to(dir)?),
         None => MapOutput::Policy(policy),
@@ -189,12 +166,12 @@ fn mirror(emit: &Emit, kind: MirrorKind, source: &Source<'_>) -> Result<MapOutpu
         Source::File(f) => Pairs::from_mapping_file(f)?,
         Source::Mapped { mapper, refs, .. } => Pairs::from_mapper(mapper, refs)?,
     };
-    let opts = crate::mirror::Options {
+    let opts = crate::emit::mirror::Options {
         insecure_target: emit.insecure_target,
     };
-    let text = crate::mirror::render(kind, &pairs, opts)?;
+    let text = crate::emit::mirror::render(kind, &pairs, opts)?;
     Ok(match &emit.output {
-        Some(dir) => MapOutput::Written(vec![crate::mirror::write_to(kind, &text, dir)?]),
+        Some(dir) => MapOutput::Written(vec![crate::emit::mirror::write_to(kind, &text, dir)?]),
         None => MapOutput::Config(text),
     })
 }

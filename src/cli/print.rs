@@ -66,7 +66,7 @@ pub fn mapped(out: MapOutput, json: bool) -> Result<()> {
         MapOutput::Names(names) => names.iter().for_each(|(_, relocated)| say!("{relocated}")),
         MapOutput::Policy(p) => {
             print!("{}", ferry::text::json_safe(&p.policy_json));
-            let file = ferry::policy::REGISTRIES_D_FILE;
+            let file = ferry::emit::policy::REGISTRIES_D_FILE;
             let fragment = &p.registries_d;
             tell!(
                 "# registries.d fragment (e.g. /etc/containers/registries.d/{file}):\n{fragment}"

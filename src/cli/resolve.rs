@@ -21,7 +21,7 @@ use ferry::{InspectOptions, MapOptions, MapSource, Mode, Output, VerifyOptions};
 pub fn export(a: &ExportArgs) -> Result<(Client, ExportOptions)> {
     let mut images = a.images.clone();
     for f in &a.file {
-        images.extend(ferry::images::read_list(f)?);
+        images.extend(ferry::image_list::read_list(f)?);
     }
     let platforms = a
         .platform

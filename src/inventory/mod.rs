@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
-use crate::images::ListError;
+use crate::image_list::ListError;
 use crate::import::ImportError;
 use crate::layout::{parts, LayoutError};
 use crate::mapping::{Mapper, MappingChoice, MappingError};

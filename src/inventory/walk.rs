@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{registry_err, Found, InventoryError, InventoryImage, InventoryOptions};
 use crate::digest::Digest;
-use crate::images::read_list;
+use crate::image_list::read_list;
 use crate::import::read_plan;
 use crate::layout::reader::Bundle;
 use crate::layout::MAX_DEPTH;
