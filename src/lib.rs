@@ -4,6 +4,7 @@
 //! formats and protocol rules each module follows.
 
 pub mod digest;
+pub mod error;
 pub mod export;
 pub mod images;
 pub mod import;

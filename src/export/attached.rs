@@ -9,6 +9,7 @@ use crate::digest::Digest;
 use crate::manifest::{Descriptor, Parsed};
 use crate::reference::Reference;
 use crate::registry::referrers::{too_many, Full, UniqueReferrers};
+use crate::registry::Overflow;
 
 /// Deepest chain of artifacts attached to artifacts that is followed.
 const MAX_DEPTH: usize = 4;
@@ -134,13 +135,9 @@ impl Planner<'_> {
                 return self.fallback(r, subject, types);
             };
             for d in listed {
-                found.insert(d).map_err(|Full| {
-                    err(too_many(
-                        r,
-                        subject,
-                        format!("artifact types {}", types.join(", ")),
-                    ))
-                })?;
+                found
+                    .insert(d)
+                    .map_err(|Full| err(too_many(r, subject, Overflow::Types(types.to_vec()))))?;
             }
         }
         Ok(found.into_vec())
@@ -169,7 +166,7 @@ impl Planner<'_> {
         for d in manifests.into_iter().map(|c| c.descriptor) {
             if types.is_empty() || d.artifact_type.as_ref().is_some_and(|t| types.contains(t)) {
                 found.insert(d).map_err(|Full| {
-                    err(too_many(r, subject, format!("in the fallback tag {tag}")))
+                    err(too_many(r, subject, Overflow::FallbackTag(tag.to_string())))
                 })?;
             }
         }

@@ -16,6 +16,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::digest::Digest;
+use crate::error::{chain, Boxed, Chain};
 use crate::layout::{index_json, LayoutError, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
 use crate::layout::{omitted::MAX_RECORD_SIZE, ANNOT_OMITTED};
 use crate::manifest::ManifestError;
@@ -62,10 +63,11 @@ pub struct ExportOptions {
 pub enum ExportError {
     #[error(transparent)]
     Reference(#[from] ReferenceError),
-    #[error("{image}: {cause}")]
+    #[error("{image}")]
     Registry {
         image: String,
-        cause: Box<RegistryError>,
+        #[source]
+        cause: Boxed<RegistryError>,
     },
     #[error("{image}: {cause}")]
     Manifest { image: String, cause: ManifestError },
@@ -127,7 +129,7 @@ impl ExportError {
     pub fn registry(image: &str, source: RegistryError) -> ExportError {
         ExportError::Registry {
             image: image.to_string(),
-            cause: Box::new(source),
+            cause: Boxed::new(source),
         }
     }
 }
@@ -181,8 +183,8 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
                 return Err(e);
             }
             planner.plan.rollback(mark);
-            note.note(&format!("failed: {e}"));
-            failed.push(e.to_string());
+            note.note(&format!("failed: {}", Chain(&e)));
+            failed.push(chain(&e));
         }
     }
     if !failed.is_empty() && (!opts.keep_going || failed.len() == refs.len()) {
@@ -314,3 +316,6 @@ impl ExportSummary {
         }
     }
 }
+
+#[cfg(test)]
+mod chain_tests;

@@ -215,7 +215,7 @@ fn push_one(client: &Client, prepared: &[Prepared], put: &Put) -> Outcome {
         Ok(r) => Outcome::Done {
             oci_subject: r.oci_subject,
         },
-        Err(RegistryError::ManifestRejected { detail, .. })
+        Err(RegistryError::ManifestRejected { answer, .. })
             if put.digest == p.root && !p.graph.absent.is_empty() =>
         {
             let missing: Vec<&str> = p.graph.absent.values().map(String::as_str).collect();
@@ -225,7 +225,7 @@ fn push_one(client: &Client, prepared: &[Prepared], put: &Put) -> Outcome {
                 digest: put.digest.to_string(),
                 missing: missing.join(", "),
                 deliberate: p.graph.sparse.is_some(),
-                answer: detail,
+                answer: answer.to_string(),
             })
         }
         Err(e) => Outcome::Failed(registry_err(image, e)),

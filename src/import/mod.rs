@@ -17,6 +17,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::digest::Digest;
+use crate::error::Boxed;
 use crate::layout::reader::Bundle;
 use crate::layout::LayoutError;
 use crate::mapping::{Mapper, MappingError, Scheme};
@@ -66,10 +67,11 @@ pub enum ImportError {
     NeedsName(String),
     #[error(transparent)]
     Mapping(#[from] MappingError),
-    #[error("{image}: {cause}")]
+    #[error("{image}")]
     Registry {
         image: String,
-        cause: Box<RegistryError>,
+        #[source]
+        cause: Boxed<RegistryError>,
     },
     #[error("{}", sparse::message(.0))]
     Sparse(Vec<SparseRefusal>),
@@ -79,13 +81,14 @@ pub enum ImportError {
     MappingFile { path: PathBuf, detail: String },
     #[error("{0}")]
     Omitted(String),
-    #[error("registry {registry} refused the first push into repository {repository} ({answer}): this registry needs the repository (or its project) created first, as Harbor (projects), ECR (repositories) and Nexus (hosted repositories) do not create them on push; create {repository} there, or choose a --to prefix that exists, and check that the credentials may push to it (in full: {cause})")]
+    #[error("registry {registry} refused the first push into repository {repository} ({answer}): this registry needs the repository (or its project) created first, as Harbor (projects), ECR (repositories) and Nexus (hosted repositories) do not create them on push; create {repository} there, or choose a --to prefix that exists, and check that the credentials may push to it; in full")]
     CreateFirst {
         registry: String,
         repository: String,
         /// The refusal in short: `NAME_UNKNOWN to POST`, `HTTP 403 to HEAD`.
         answer: String,
-        cause: Box<RegistryError>,
+        #[source]
+        cause: Boxed<RegistryError>,
     },
     #[error("registry {registry} accepted the push but does not serve what was pushed when read back, so the import did not succeed: {}", .missing.join("; "))]
     ReadBack {
@@ -150,7 +153,7 @@ impl ImportSummary {
 fn registry_err(image: &str, e: RegistryError) -> ImportError {
     ImportError::Registry {
         image: image.to_string(),
-        cause: Box::new(e),
+        cause: Boxed::new(e),
     }
 }
 

@@ -67,7 +67,7 @@ fn wrap(w: &BlobWork, repo: &Reference, e: RegistryError) -> ImportError {
             w.location,
             repo.name()
         ),
-        cause: Box::new(e),
+        cause: e.into(),
     }
 }
 

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
+use crate::error::Boxed;
 use crate::images::ListError;
 use crate::import::{ImportError, MappingChoice};
 use crate::layout::{parts, LayoutError};
@@ -66,10 +67,11 @@ pub enum InventoryError {
     Mapping(#[from] MappingError),
     #[error(transparent)]
     List(#[from] ListError),
-    #[error("{image}: {cause}")]
+    #[error("{image}")]
     Registry {
         image: String,
-        cause: Box<RegistryError>,
+        #[source]
+        cause: Boxed<RegistryError>,
     },
     #[error("{0}")]
     Input(String),
@@ -102,7 +104,7 @@ pub struct InventoryOptions {
 pub(crate) fn registry_err(image: &str, e: RegistryError) -> InventoryError {
     InventoryError::Registry {
         image: image.to_string(),
-        cause: Box::new(e),
+        cause: Boxed::new(e),
     }
 }
 

@@ -99,7 +99,7 @@ pub(super) fn from_list(
                 walk_remote(client, &t, name, root, &mut blobs)?;
                 true
             }
-            Err(RegistryError::NotFound { .. }) => false,
+            Err(RegistryError::ManifestNotFound { .. }) => false,
             Err(e) => return Err(registry_err(name, e)),
         };
         let image = InventoryImage {
