@@ -53,12 +53,12 @@ pub(super) fn lay_out<'a>(
                     .get(index)
                     .map(|(n, _)| n.clone())
                     .unwrap_or_default(),
-                detail: e.to_string(),
+                source: e,
             }),
         },
-        TarPlanError::Header { name, source } => ExportError::Layout(LayoutError::Member {
-            name,
-            detail: source.to_string(),
+        TarPlanError::Header { ref name, .. } => ExportError::Layout(LayoutError::Member {
+            name: name.clone(),
+            source: e,
         }),
     })
 }

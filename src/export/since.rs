@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use super::plan::{Plan, Role};
 use super::ExportError;
 use crate::digest::Digest;
+use crate::error::chain;
 use crate::inventory::Inventory;
 use crate::layout::graph::{read_entries, walk, Role as GraphRole};
 use crate::layout::omitted::{self, OmittedBlob, OmittedRecord};
@@ -86,8 +87,8 @@ impl Held {
 
     /// Layers of every image in an earlier bundle, and what it left out itself.
     fn add_bundle(&mut self, path: &Path) -> Result<(), String> {
-        let bundle = Bundle::open(path).map_err(|e| e.to_string())?;
-        if let Some((_, record)) = omitted::read(&bundle).map_err(|e| e.to_string())? {
+        let bundle = Bundle::open(path).map_err(|e| chain(&e))?;
+        if let Some((_, record)) = omitted::read(&bundle).map_err(|e| chain(&e))? {
             for b in record.blobs {
                 if let Some(h) = self.add(&b.digest, b.size) {
                     h.earlier.extend(b.repositories);
@@ -96,7 +97,7 @@ impl Held {
                 }
             }
         }
-        let entries = read_entries(&bundle).map_err(|e| e.to_string())?;
+        let entries = read_entries(&bundle).map_err(|e| chain(&e))?;
         for e in &entries.entries {
             let g = walk(&bundle, e);
             let repo = repository_of(&e.name);
@@ -116,7 +117,7 @@ impl Held {
 
     /// Blobs an inventory of the target registry found.
     fn add_inventory(&mut self, path: &Path) -> Result<(), String> {
-        let inv = Inventory::read(path).map_err(|e| e.to_string())?;
+        let inv = Inventory::read(path).map_err(|e| chain(&e))?;
         for b in inv.blobs {
             if let Some(h) = self.add(&b.digest, b.size) {
                 h.targets.extend(b.repositories);

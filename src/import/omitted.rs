@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use super::push::{target, BlobStats};
 use super::{registry_err, ImportError, Prepared};
 use crate::digest::Digest;
+use crate::error::chain;
 use crate::layout::omitted::{self, OmittedRecord};
 use crate::layout::reader::Bundle;
 use crate::mapping::Mapper;
@@ -147,8 +148,7 @@ pub(super) fn check(
     prepared: &[Prepared],
     jobs: usize,
 ) -> Result<Mounts, ImportError> {
-    let Some((_, record)) =
-        omitted::read(bundle).map_err(|e| ImportError::Bundle(e.to_string()))?
+    let Some((_, record)) = omitted::read(bundle).map_err(|e| ImportError::Bundle(chain(&e)))?
     else {
         return Ok(Mounts::default());
     };

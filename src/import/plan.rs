@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::ImportError;
 use crate::digest::Digest;
+use crate::error::chain;
 use crate::layout::foreign::foreign_subject;
 use crate::layout::reader::Bundle;
 use crate::layout::sparse::{deliberately_absent, kept_platforms};
@@ -89,7 +90,7 @@ pub fn read_plan(bundle: &Bundle, name: Option<&str>) -> Result<Vec<ImageGraph>,
         .map_err(|e| ImportError::Bundle(format!("index.json is not a valid OCI index: {e}")))?;
     let index_digest = Digest::sha256_of(bundle.index_json());
     let left_out = crate::layout::omitted::read(bundle)
-        .map_err(|e| ImportError::Bundle(e.to_string()))?
+        .map_err(|e| ImportError::Bundle(chain(&e)))?
         .map(|(_, r)| r.sizes())
         .unwrap_or_default();
     let mut unnamed = Vec::new();

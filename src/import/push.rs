@@ -163,9 +163,7 @@ pub fn push_blobs(
                     break;
                 }
                 let mut open = || -> std::io::Result<Box<dyn Read>> {
-                    let r = bundle
-                        .open_blob(&w.digest)
-                        .map_err(|e| std::io::Error::other(e.to_string()))?;
+                    let r = bundle.open_blob(&w.digest).map_err(std::io::Error::other)?;
                     Ok(Box::new(Counting { inner: r, progress }))
                 };
                 match place_blob(client, w, chunk, &mut open, true, &answered) {
@@ -265,7 +263,7 @@ pub fn push_blobs_streaming(
             .offer(client, chunk, progress, d, reader)
             .map_err(|e| {
                 failure = Some(e);
-                crate::layout::LayoutError::Output("stopped".into())
+                crate::layout::LayoutError::Stopped
             })
     });
     if let Some(e) = failure {

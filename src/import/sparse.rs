@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{ImageGraph, ImportError, Prepared};
 use crate::digest::Digest;
+use crate::error::chain;
 use crate::reference::Reference;
 
 /// What to do with an index whose platforms were left out on purpose.
@@ -95,7 +96,7 @@ fn strip_index(
     }
     serde_json::to_vec(&v)
         .map(Some)
-        .map_err(|e| ImportError::Bundle(e.to_string()))
+        .map_err(|e| ImportError::Bundle(chain(&e)))
 }
 
 /// A sparse index the target registry would not take under `--sparse keep` (DESIGN §7).

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 
 use super::reader::regular_member;
-use super::LayoutError;
+use super::{LayoutError, Reading};
 use crate::digest::{Algorithm, Digest, Hasher};
 use crate::manifest::MAX_MANIFEST_SIZE;
 
@@ -36,11 +36,19 @@ fn corrupt(path: &Path, detail: String) -> LayoutError {
     }
 }
 
-fn open(path: &Path) -> Result<tar::Archive<MultiGzDecoder<BufReader<File>>>, LayoutError> {
-    let f = File::open(path).map_err(|e| LayoutError::Io {
+fn unreadable(path: &Path, reading: Reading, source: io::Error) -> LayoutError {
+    LayoutError::Unreadable {
         path: path.to_path_buf(),
-        action: "open".into(),
-        detail: e.to_string(),
+        reading,
+        source,
+    }
+}
+
+fn open(path: &Path) -> Result<tar::Archive<MultiGzDecoder<BufReader<File>>>, LayoutError> {
+    let f = File::open(path).map_err(|source| LayoutError::Io {
+        path: path.to_path_buf(),
+        action: "open",
+        source,
     })?;
     Ok(tar::Archive::new(MultiGzDecoder::new(
         BufReader::with_capacity(1 << 20, f),
@@ -85,14 +93,9 @@ impl GzIndex {
         let mut declared: BTreeMap<String, (u64, String)> = BTreeMap::new();
         let entries = ar
             .entries()
-            .map_err(|e| corrupt(path, format!("not a readable tar.gz: {e}")))?;
+            .map_err(|e| unreadable(path, Reading::TarGz, e))?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| {
-                corrupt(
-                    path,
-                    format!("not a readable tar.gz ({e}): the bundle may be truncated"),
-                )
-            })?;
+            let mut entry = entry.map_err(|e| unreadable(path, Reading::TarGzMembers, e))?;
             let Some(name) = regular_member(&entry)? else {
                 continue;
             };
@@ -111,12 +114,9 @@ impl GzIndex {
             let mut buf = vec![0u8; 256 * 1024];
             let mut read = 0u64;
             loop {
-                let n = entry.read(&mut buf).map_err(|e| {
-                    corrupt(
-                        path,
-                        format!("reading member {name}: {e} (truncated or corrupt gzip)"),
-                    )
-                })?;
+                let n = entry
+                    .read(&mut buf)
+                    .map_err(|e| unreadable(path, Reading::GzMember(name.clone()), e))?;
                 if n == 0 {
                     break;
                 }
@@ -143,7 +143,7 @@ impl GzIndex {
                 if *prev != actual {
                     return Err(LayoutError::Unsafe {
                         member: name,
-                        reason: "appears twice with different content".into(),
+                        reason: "appears twice with different content",
                     });
                 }
                 continue;
@@ -193,15 +193,10 @@ impl GzIndex {
         let mut ar = open(&self.path)?;
         let entries = ar
             .entries()
-            .map_err(|e| corrupt(&self.path, e.to_string()))?;
+            .map_err(|e| unreadable(&self.path, Reading::SecondPass, e))?;
         let mut seen = std::collections::BTreeSet::new();
         for entry in entries {
-            let mut entry = entry.map_err(|e| {
-                corrupt(
-                    &self.path,
-                    format!("second pass: {e}; the file changed since the first pass?"),
-                )
-            })?;
+            let mut entry = entry.map_err(|e| unreadable(&self.path, Reading::SecondPass, e))?;
             let Some(name) = regular_member(&entry)? else {
                 continue;
             };
@@ -215,7 +210,7 @@ impl GzIndex {
             f(&d, size, &mut entry)?;
             // Drain whatever the caller did not read, so the next header is found.
             io::copy(&mut entry, &mut io::sink())
-                .map_err(|e| corrupt(&self.path, e.to_string()))?;
+                .map_err(|e| unreadable(&self.path, Reading::SecondPass, e))?;
         }
         Ok(())
     }

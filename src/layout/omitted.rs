@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::reader::Bundle;
 use super::{LayoutError, ANNOT_OMITTED};
 use crate::digest::Digest;
+use crate::error::chain;
 use crate::manifest::MAX_MANIFEST_SIZE;
 
 /// Media type of the record.
@@ -218,7 +219,7 @@ pub fn sizes_or_problem(bundle: &Bundle, problems: &mut Vec<String>) -> BTreeMap
         Ok(Some((_, r))) => r.sizes(),
         Ok(None) => BTreeMap::new(),
         Err(e) => {
-            problems.push(e.to_string());
+            problems.push(chain(&e));
             BTreeMap::new()
         }
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 pub use super::names::{check_name, regular_member};
 use super::parts::{self, Parts};
-use super::{gz, LayoutError, INDEX_FILE};
+use super::{gz, LayoutError, Reading, INDEX_FILE};
 use crate::digest::{Digest, Hasher};
 use crate::manifest::{RawManifest, MAX_MANIFEST_SIZE};
 
@@ -44,18 +44,18 @@ pub struct Bundle {
     index: Vec<u8>,
 }
 
-fn unsafe_member(name: &str, reason: &str) -> LayoutError {
+fn unsafe_member(name: &str, reason: &'static str) -> LayoutError {
     LayoutError::Unsafe {
         member: name.chars().take(300).collect(),
-        reason: reason.to_string(),
+        reason,
     }
 }
 
-fn io_err(path: &Path, action: &str, e: io::Error) -> LayoutError {
+fn io_err(path: &Path, action: &'static str, source: io::Error) -> LayoutError {
     LayoutError::Io {
         path: path.to_path_buf(),
-        action: action.to_string(),
-        detail: e.to_string(),
+        action,
+        source,
     }
 }
 
@@ -93,9 +93,10 @@ fn index_tar(path: &Path, shared: &Arc<Parts>) -> Result<BTreeMap<String, Locati
         .map_err(|e| io_err(path, "read", e))?;
     let mut members: BTreeMap<String, Location> = BTreeMap::new();
     for entry in entries {
-        let entry = entry.map_err(|e| LayoutError::Corrupt {
+        let entry = entry.map_err(|source| LayoutError::Unreadable {
             path: path.to_path_buf(),
-            detail: format!("not a readable tar ({e}); the bundle may be truncated or not a tar"),
+            reading: Reading::Tar,
+            source,
         })?;
         let Some(name) = regular_member(&entry)? else {
             continue;
@@ -261,7 +262,11 @@ impl Bundle {
                     end: loc.offset + loc.size,
                 }
                 .read_to_end(&mut out)
-                .map_err(|e| io_err(&self.path, &format!("read member {name} of"), e))?;
+                .map_err(|source| LayoutError::ReadMember {
+                    path: self.path.clone(),
+                    member: name.to_string(),
+                    source,
+                })?;
                 Ok(Some(out))
             }
             Source::Dir(dir) => {
@@ -362,9 +367,7 @@ impl Bundle {
             Source::Memory(m) => Ok(Box::new(io::Cursor::new(
                 m.get(&name).ok_or_else(missing)?.clone(),
             ))),
-            Source::Gz(_) => Err(LayoutError::Output(
-                "a .tar.gz bundle is read sequentially; blobs cannot be opened in place".into(),
-            )),
+            Source::Gz(_) => Err(LayoutError::Sequential),
         }
     }
 }

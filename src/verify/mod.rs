@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::digest::Digest;
+use crate::error::chain;
 use crate::layout::graph::{read_entries, walk, Graph, GraphError, Role};
 use crate::layout::reader::Bundle;
 use crate::layout::{LayoutError, OCI_LAYOUT_FILE};
@@ -137,7 +138,7 @@ fn check_oci_layout(bundle: &Bundle, problems: &mut Vec<(String, String)>) {
         Ok(None) => bad(format!(
             "{OCI_LAYOUT_FILE} is missing: this is not an OCI image layout"
         )),
-        Err(e) => bad(e.to_string()),
+        Err(e) => bad(chain(&e)),
     }
 }
 
