@@ -69,8 +69,12 @@ pub enum ExportError {
         #[source]
         cause: Boxed<RegistryError>,
     },
-    #[error("{image}: {cause}")]
-    Manifest { image: String, cause: ManifestError },
+    #[error("{image}")]
+    Manifest {
+        image: String,
+        #[source]
+        cause: ManifestError,
+    },
     #[error("{image} has none of the requested platforms ({wanted}); it has: {available}")]
     NoPlatform {
         image: String,

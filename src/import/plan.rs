@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::ImportError;
 use crate::digest::Digest;
-use crate::error::chain;
+use crate::error::{chain, Chain};
 use crate::layout::foreign::foreign_subject;
 use crate::layout::reader::Bundle;
 use crate::layout::sparse::{deliberately_absent, kept_platforms};
@@ -97,7 +97,7 @@ pub fn read_plan(bundle: &Bundle, name: Option<&str>) -> Result<Vec<ImageGraph>,
     let mut graphs: Vec<ImageGraph> = Vec::new();
     for desc in idx.manifests {
         let e = crate::manifest::check_descriptor(&index_digest, desc)
-            .map_err(|err| ImportError::Bundle(format!("index.json: {err}")))?;
+            .map_err(|err| ImportError::Bundle(format!("index.json: {}", Chain(&err))))?;
         let Some((recorded, reference)) = entry_reference(&e, name)? else {
             let tag = e
                 .descriptor
@@ -337,7 +337,7 @@ impl Visit<Bundle> for Strict<'_> {
         let image = &self.g.recorded;
         Err(match why {
             Failure::Source(e) => e.into(),
-            Failure::Parse(e) => ImportError::Bundle(format!("{image}: {e}")),
+            Failure::Parse(e) => ImportError::Bundle(format!("{image}: {}", Chain(&e))),
             Failure::TooDeep => ImportError::Bundle(format!(
                 "{image}: manifest {} is nested more than {MAX_DEPTH} indexes deep, deeper than ferry exports or reads",
                 c.digest

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::{registry_err, Found, InventoryError, InventoryImage, InventoryOptions};
 use crate::digest::Digest;
+use crate::error::Chain;
 use crate::images::read_list;
 use crate::import::read_plan;
 use crate::layout::reader::Bundle;
@@ -176,7 +177,7 @@ impl Visit<Repository<'_>> for Blobs<'_> {
     ) -> Result<(), InventoryError> {
         Err(match why {
             Failure::Source(e) => registry_err(self.image, e),
-            Failure::Parse(e) => InventoryError::Input(format!("{}: {e}", self.image)),
+            Failure::Parse(e) => InventoryError::Input(format!("{}: {}", self.image, Chain(&e))),
             Failure::TooDeep => InventoryError::Input(format!(
                 "{}: index {} in {} is nested more than {MAX_DEPTH} levels deep",
                 self.image,

@@ -11,6 +11,7 @@ use super::reader::Bundle;
 use super::sparse::kept_platforms;
 use super::{ANNOT_CONTAINERD_NAME, ANNOT_PLATFORMS, ANNOT_REF_NAME, ANNOT_SUBJECT};
 use crate::digest::Digest;
+use crate::error::Chain;
 use crate::manifest::{check_descriptor, Checked, Descriptor, Parsed, RawManifest};
 use crate::manifest::{MAX_MANIFEST_SIZE, OCI_INDEX};
 use crate::platform::Platform;
@@ -96,7 +97,7 @@ pub fn read_entries(bundle: &Bundle) -> Result<Entries, GraphError> {
         .ok_or_else(|| GraphError::Index("it has no \"manifests\" array".into()))?;
     let index_digest = Digest::sha256_of(raw);
     for (position, m) in manifests.iter().enumerate() {
-        let bad = |e: &dyn std::fmt::Display| format!("index.json entry {position}: {e}");
+        let bad = |e: &dyn std::error::Error| format!("index.json entry {position}: {}", Chain(e));
         let desc: Descriptor = match serde_json::from_value(m.clone()) {
             Ok(d) => d,
             Err(e) => {

@@ -263,7 +263,7 @@ impl Visit<Bundle> for Lenient<'_> {
                 child.digest
             ),
             Failure::Source(e) => format!("{image}: manifest {}: {}", child.digest, Chain(&e)),
-            Failure::Parse(e) => format!("{image}: {e}"),
+            Failure::Parse(e) => format!("{image}: {}", Chain(&e)),
         };
         self.g.problems.push(msg);
         self.record_present(child);
