@@ -234,12 +234,13 @@ impl<'w> Streamed<'w> {
     }
 
     /// The counts, once every wanted blob came by; else the first one that did not.
-    pub fn finish(self, what: &str) -> Result<BlobStats, ImportError> {
+    pub fn finish(self, what: &'static str) -> Result<BlobStats, ImportError> {
         if let Some(w) = self.work.iter().find(|w| !self.done.contains(&w.digest)) {
-            return Err(ImportError::Bundle(format!(
-                "{}: blob {} was not found in {what}; nothing that needs it was tagged",
-                w.image, w.digest
-            )));
+            return Err(ImportError::NotStreamed {
+                image: w.image.clone(),
+                digest: w.digest.clone(),
+                pass: what,
+            });
         }
         Ok(self.stats.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
@@ -254,7 +255,7 @@ pub fn push_blobs_streaming(
     progress: &Progress,
 ) -> Result<BlobStats, ImportError> {
     let Some(gz) = bundle.gz() else {
-        return Err(ImportError::Bundle("not a streaming bundle".into()));
+        return Err(ImportError::NotStreaming);
     };
     let mut streamed = Streamed::new(work);
     let mut failure: Option<ImportError> = None;
