@@ -46,10 +46,10 @@ impl Planner<'_> {
         path: &mut Vec<Digest>,
     ) -> Result<(), ExportError> {
         if path.contains(subject) {
-            return Err(ExportError::Input(format!(
-                "{}: attached artifacts form a cycle through {subject}",
-                r.name()
-            )));
+            return Err(ExportError::AttachedCycle {
+                name: r.name(),
+                subject: subject.clone(),
+            });
         }
         if path.len() >= MAX_DEPTH {
             return Ok(());
@@ -104,10 +104,10 @@ impl Planner<'_> {
                 continue;
             };
             if digest == *subject {
-                return Err(ExportError::Input(format!(
-                    "{}: {subject} lists itself as its own referrer",
-                    r.name()
-                )));
+                return Err(ExportError::OwnReferrer {
+                    name: r.name(),
+                    subject: subject.clone(),
+                });
             }
             let at = r.with_digest(&digest);
             out.push((at.to_string(), at, d.artifact_type.clone()));

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::plan::{Planner, PlatformAcc, Role};
-use super::ExportError;
+use super::{AbsentChild, ExportError};
 use crate::layout::MAX_DEPTH;
 use crate::manifest::{Checked, Parsed, RawManifest};
 use crate::reference::Reference;
@@ -117,10 +117,10 @@ impl Visit<Repository<'_>> for Selection<'_, '_> {
         match parsed {
             Parsed::Index { .. } => self.kept_under.push(false),
             Parsed::Manifest { .. } if node.depth > 0 && c.is_index() => {
-                return Err(ExportError::Input(format!(
-                    "{}: child {} is typed as an index but is not one",
-                    self.image, c.digest
-                )))
+                return Err(ExportError::NotAnIndex {
+                    image: self.image.into(),
+                    digest: c.digest.clone(),
+                })
             }
             Parsed::Manifest { config, layers } => {
                 let (r, image) = (self.r, self.image);
@@ -158,14 +158,13 @@ impl Visit<Repository<'_>> for Selection<'_, '_> {
     }
 
     fn absent(&mut self, index: &Node, c: &Checked, _: &[Checked]) -> Result<(), ExportError> {
-        let what = c.what();
-        Err(ExportError::Input(format!(
-            "{}: the registry does not have the {what} {} that index {} lists (not found in {})",
-            self.image,
-            c.digest,
-            index.manifest.digest,
-            self.r.name()
-        )))
+        Err(ExportError::AbsentChild(Box::new(AbsentChild {
+            image: self.image.into(),
+            what: c.what(),
+            digest: c.digest.clone(),
+            index: index.manifest.digest.clone(),
+            repository: self.r.name(),
+        })))
     }
 
     fn failed(
