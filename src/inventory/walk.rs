@@ -6,7 +6,6 @@ use std::path::Path;
 
 use super::{registry_err, Found, InventoryError, InventoryImage, InventoryOptions};
 use crate::digest::Digest;
-use crate::error::Chain;
 use crate::images::read_list;
 use crate::import::read_plan;
 use crate::layout::reader::Bundle;
@@ -18,8 +17,10 @@ use crate::registry::{Client, RegistryError, Repository};
 use crate::walk::{Failure, Node, Visit};
 
 fn target_of(relocated: &str) -> Result<Reference, InventoryError> {
-    Reference::parse(relocated)
-        .map_err(|e| InventoryError::Input(format!("target {relocated}: {e}")))
+    Reference::parse(relocated).map_err(|source| InventoryError::Target {
+        relocated: relocated.into(),
+        source,
+    })
 }
 
 /// HEADs every config and layer of every image in its target repository.
@@ -84,7 +85,10 @@ pub(super) fn from_list(
     let mut refs: Vec<(String, Reference)> = Vec::new();
     for s in read_list(path)? {
         let r = Reference::parse(&s)
-            .map_err(|e| InventoryError::Input(format!("{}: {e}", path.display())))?
+            .map_err(|source| InventoryError::ListEntry {
+                path: path.to_path_buf(),
+                source,
+            })?
             .with_default_tag();
         if !refs.iter().any(|(_, x)| *x == r) {
             refs.push((r.to_string(), r));
@@ -177,13 +181,16 @@ impl Visit<Repository<'_>> for Blobs<'_> {
     ) -> Result<(), InventoryError> {
         Err(match why {
             Failure::Source(e) => registry_err(self.image, e),
-            Failure::Parse(e) => InventoryError::Input(format!("{}: {}", self.image, Chain(&e))),
-            Failure::TooDeep => InventoryError::Input(format!(
-                "{}: index {} in {} is nested more than {MAX_DEPTH} levels deep",
-                self.image,
-                c.digest,
-                self.repo.name()
-            )),
+            Failure::Parse(source) => InventoryError::Manifest {
+                image: self.image.into(),
+                source,
+            },
+            Failure::TooDeep => InventoryError::TooDeep {
+                image: self.image.into(),
+                digest: c.digest.clone(),
+                repository: self.repo.name(),
+                limit: MAX_DEPTH,
+            },
         })
     }
 }
