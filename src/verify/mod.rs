@@ -48,8 +48,16 @@ pub enum VerifyError {
     Layout(#[from] LayoutError),
     #[error(transparent)]
     Graph(#[from] GraphError),
-    #[error("--key {path}: {detail}")]
-    Key { path: PathBuf, detail: String },
+    #[error("--key {}", path.display())]
+    KeyRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("--key {}: not a PEM ECDSA P-256 public key (-----BEGIN PUBLIC KEY-----), as cosign generate-key-pair writes", path.display())]
+    KeyFormat {
+        path: PathBuf,
+        source: p256::pkcs8::spki::Error,
+    },
 }
 
 /// A manifest's signature state, reported per image and per signed manifest.
