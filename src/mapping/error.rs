@@ -57,7 +57,8 @@ pub struct Syntax(pub ReferenceError);
 impl std::fmt::Display for Syntax {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
-            ReferenceError::Invalid { reason, .. } => f.write_str(reason),
+            ReferenceError::Invalid { reason, .. } => write!(f, "{reason}"),
+            ReferenceError::Digest { source, .. } => write!(f, "{source}"),
         }
     }
 }
