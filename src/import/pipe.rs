@@ -11,14 +11,14 @@ use super::{run, ImportError, ImportOptions, ImportSummary};
 use crate::digest::Digest;
 use crate::layout::gz::blob_digest;
 use crate::layout::reader::{regular_member, Bundle};
-use crate::layout::{LayoutError, Reading, INDEX_FILE, OCI_LAYOUT_FILE};
+use crate::layout::{Damage, LayoutError, Reading, INDEX_FILE, OCI_LAYOUT_FILE};
 use crate::manifest::MAX_MANIFEST_SIZE;
 use crate::registry::Client;
 
-fn corrupt(detail: String) -> ImportError {
+fn corrupt(damage: Damage) -> ImportError {
     ImportError::Layout(LayoutError::Corrupt {
         path: "-".into(),
-        detail,
+        damage,
     })
 }
 
@@ -53,10 +53,11 @@ fn read_all(name: &str, r: &mut dyn Read, size: u64) -> Result<Vec<u8>, ImportEr
         .read_to_end(&mut buf)
         .map_err(|e| unreadable(Reading::StreamMember(name.to_string()), e))?;
     if buf.len() as u64 != size {
-        return Err(corrupt(format!(
-            "{name} ended after {} of {size} bytes: the stream is truncated",
-            buf.len()
-        )));
+        return Err(corrupt(Damage::StreamShort {
+            member: name.to_string(),
+            got: buf.len() as u64,
+            size,
+        }));
     }
     Ok(buf)
 }
@@ -79,9 +80,7 @@ pub fn import_stream<R: Read>(
         let size = entry.size();
         if name == INDEX_FILE || name == OCI_LAYOUT_FILE {
             if size > MAX_MANIFEST_SIZE {
-                return Err(corrupt(format!(
-                    "{name} is {size} bytes, over the 4 MiB limit"
-                )));
+                return Err(corrupt(Damage::StreamTooLarge { member: name, size }));
             }
             small.insert(name.clone(), read_all(&name, &mut entry, size)?);
             continue;
@@ -90,7 +89,7 @@ pub fn import_stream<R: Read>(
             continue;
         };
         if !small.contains_key(INDEX_FILE) {
-            return Err(corrupt(format!("{name} came before index.json: a pipe can only be imported when index.json comes first (ferry's own bundles); save the stream to a file and import that")));
+            return Err(corrupt(Damage::BeforeIndex { member: name }));
         }
         if size > MAX_MANIFEST_SIZE {
             first = First::Entry(d, Box::new(entry));

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 
 use super::reader::regular_member;
-use super::{LayoutError, Reading};
+use super::{Damage, LayoutError, Reading};
 use crate::digest::{Algorithm, Digest, Hasher};
 use crate::manifest::MAX_MANIFEST_SIZE;
 
@@ -29,10 +29,10 @@ pub struct GzIndex {
     small: BTreeMap<String, Vec<u8>>,
 }
 
-fn corrupt(path: &Path, detail: String) -> LayoutError {
+fn corrupt(path: &Path, damage: Damage) -> LayoutError {
     LayoutError::Corrupt {
         path: path.to_path_buf(),
-        detail,
+        damage,
     }
 }
 
@@ -101,7 +101,13 @@ impl GzIndex {
             };
             let size = entry.size();
             if let Some((want, by)) = declared.get(&name).filter(|(want, _)| *want != size) {
-                return Err(corrupt(path, format!("member {name} is {size} bytes by its tar header, but {by} says {want}; refusing it before reading it")));
+                let damage = Damage::DeclaredSize {
+                    member: name,
+                    size,
+                    by: by.clone(),
+                    want: *want,
+                };
+                return Err(corrupt(path, damage));
             }
             let expected = blob_digest(&name);
             let mut h = Hasher::new(
@@ -127,7 +133,12 @@ impl GzIndex {
                 }
             }
             if read != size {
-                return Err(corrupt(path, format!("member {name} holds {read} bytes but its header says {size}: the bundle is truncated")));
+                let damage = Damage::ShortMember {
+                    member: name,
+                    read,
+                    size,
+                };
+                return Err(corrupt(path, damage));
             }
             let actual = h.finish();
             if let Some(d) = &expected {
@@ -152,7 +163,7 @@ impl GzIndex {
             if keep && (is_json || expected.is_none()) {
                 kept += data.len() as u64;
                 if kept > MAX_JSON_TOTAL {
-                    return Err(corrupt(path, "more than 512 MiB of JSON documents".into()));
+                    return Err(corrupt(path, Damage::JsonTotal));
                 }
                 if is_json {
                     declare(&name, &data, &mut declared);

@@ -137,8 +137,8 @@ pub enum LayoutError {
         member: String,
         entry_type: ::tar::EntryType,
     },
-    #[error("bundle {} is corrupt: {detail}", path.display())]
-    Corrupt { path: PathBuf, detail: String },
+    #[error("bundle {} is corrupt: {damage}", path.display())]
+    Corrupt { path: PathBuf, damage: Damage },
     /// The bundle cannot be read as what it should be; `source` says where reading stopped.
     #[error("bundle {} is corrupt: {reading}", path.display())]
     Unreadable {
@@ -197,6 +197,93 @@ impl std::fmt::Display for OutputProblem {
             OutputProblem::NotAFilePath => "is not a file path",
             OutputProblem::SplitInPlace => "is a device or FIFO, not a regular file; --split-size writes part files beside it, which cannot be done there: write to a file name, or drop --split-size",
         })
+    }
+}
+
+/// What is wrong with a bundle (or its parts file, or the stream on standard input).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Damage {
+    PartsFileTooLarge {
+        limit: u64,
+    },
+    TooManyParts {
+        parts: usize,
+        limit: u64,
+    },
+    PartName(String),
+    PartSize {
+        part: String,
+        len: u64,
+        size: u64,
+    },
+    PartsPastMax,
+    NoParts,
+    /// A tar member that would end past the end of the file.
+    PastEnd {
+        member: String,
+        size: u64,
+        offset: u64,
+        len: u64,
+    },
+    LegacyDocker,
+    NoIndex,
+    /// A bundle on standard input whose blobs came first.
+    IndexNotFirst,
+    JsonTooLarge {
+        member: String,
+        size: u64,
+        limit: u64,
+    },
+    LayoutVersion(String),
+    /// A tar.gz member whose header contradicts a size a descriptor (`by`) gave it.
+    DeclaredSize {
+        member: String,
+        size: u64,
+        by: String,
+        want: u64,
+    },
+    ShortMember {
+        member: String,
+        read: u64,
+        size: u64,
+    },
+    JsonTotal,
+    StreamShort {
+        member: String,
+        got: u64,
+        size: u64,
+    },
+    StreamTooLarge {
+        member: String,
+        size: u64,
+    },
+    BeforeIndex {
+        member: String,
+    },
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Damage::PartsFileTooLarge { limit } => write!(f, "the parts file is over {limit} bytes"),
+            Damage::TooManyParts { parts, limit } => write!(f, "the parts file lists {parts} parts, over the limit of {limit}"),
+            Damage::PartName(n) => write!(f, "part name {n:?} is not a plain file name"),
+            Damage::PartSize { part, len, size } => write!(f, "part {part} is {len} bytes, but the parts file says {size}: it is truncated or from another bundle"),
+            Damage::PartsPastMax => f.write_str("the parts add up past 2^63 bytes"),
+            Damage::NoParts => f.write_str("the parts file lists no parts"),
+            Damage::PastEnd { member, size, offset, len } => write!(f, "member {member} claims {size} bytes at offset {offset}, but the file is {len} bytes: the bundle is truncated"),
+            Damage::LegacyDocker => f.write_str(legacy::LEGACY_DOCKER),
+            Damage::NoIndex => f.write_str("no index.json: this is not an OCI image layout"),
+            Damage::IndexNotFirst => f.write_str("index.json did not come before the blobs; save the stream to a file and import that"),
+            Damage::JsonTooLarge { member, size, limit } => write!(f, "{member} is {size} bytes, over the {limit}-byte limit for JSON documents"),
+            Damage::LayoutVersion(v) => write!(f, "oci-layout says imageLayoutVersion {v:?}; ferry reads OCI image layout version 1.x only"),
+            Damage::DeclaredSize { member, size, by, want } => write!(f, "member {member} is {size} bytes by its tar header, but {by} says {want}; refusing it before reading it"),
+            Damage::ShortMember { member, read, size } => write!(f, "member {member} holds {read} bytes but its header says {size}: the bundle is truncated"),
+            Damage::JsonTotal => f.write_str("more than 512 MiB of JSON documents"),
+            Damage::StreamShort { member, got, size } => write!(f, "{member} ended after {got} of {size} bytes: the stream is truncated"),
+            Damage::StreamTooLarge { member, size } => write!(f, "{member} is {size} bytes, over the 4 MiB limit"),
+            Damage::BeforeIndex { member } => write!(f, "{member} came before index.json: a pipe can only be imported when index.json comes first (ferry's own bundles); save the stream to a file and import that"),
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{LayoutError, Reading};
+use super::{Damage, LayoutError, Reading};
 use crate::manifest::MAX_MANIFEST_SIZE;
 use crate::sizes::{len64, MAX_FILE_SIZE, MAX_PARTS};
 
@@ -69,10 +69,10 @@ impl std::fmt::Debug for Parts {
     }
 }
 
-fn corrupt(path: &Path, detail: String) -> LayoutError {
+fn corrupt(path: &Path, damage: Damage) -> LayoutError {
     LayoutError::Corrupt {
         path: path.to_path_buf(),
-        detail,
+        damage,
     }
 }
 
@@ -112,7 +112,9 @@ impl Parts {
         if len64(bytes.len()) > MAX_MANIFEST_SIZE {
             return Err(corrupt(
                 manifest,
-                format!("the parts file is over {MAX_MANIFEST_SIZE} bytes"),
+                Damage::PartsFileTooLarge {
+                    limit: MAX_MANIFEST_SIZE,
+                },
             ));
         }
         let pf: PartsFile =
@@ -123,10 +125,10 @@ impl Parts {
         if len64(pf.parts.len()) > MAX_PARTS {
             return Err(corrupt(
                 manifest,
-                format!(
-                    "the parts file lists {} parts, over the limit of {MAX_PARTS}",
-                    pf.parts.len()
-                ),
+                Damage::TooManyParts {
+                    parts: pf.parts.len(),
+                    limit: MAX_PARTS,
+                },
             ));
         }
         let dir = manifest
@@ -137,10 +139,7 @@ impl Parts {
         let mut start = 0u64;
         for e in &pf.parts {
             if e.name.contains('/') || e.name.starts_with('.') {
-                return Err(corrupt(
-                    manifest,
-                    format!("part name {:?} is not a plain file name", e.name),
-                ));
+                return Err(corrupt(manifest, Damage::PartName(e.name.clone())));
             }
             let p = dir.join(&e.name);
             let file = File::open(&p).map_err(|source| LayoutError::MissingPart {
@@ -157,7 +156,14 @@ impl Parts {
                 })?
                 .len();
             if len != e.size {
-                return Err(corrupt(manifest, format!("part {} is {len} bytes, but the parts file says {}: it is truncated or from another bundle", e.name, e.size)));
+                return Err(corrupt(
+                    manifest,
+                    Damage::PartSize {
+                        part: e.name.clone(),
+                        len,
+                        size: e.size,
+                    },
+                ));
             }
             parts.push(Part {
                 file,
@@ -168,10 +174,10 @@ impl Parts {
             start = start
                 .checked_add(len)
                 .filter(|s| *s <= MAX_FILE_SIZE)
-                .ok_or_else(|| corrupt(manifest, "the parts add up past 2^63 bytes".into()))?;
+                .ok_or_else(|| corrupt(manifest, Damage::PartsPastMax))?;
         }
         if parts.is_empty() {
-            return Err(corrupt(manifest, "the parts file lists no parts".into()));
+            return Err(corrupt(manifest, Damage::NoParts));
         }
         Ok(Parts {
             parts,

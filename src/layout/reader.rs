@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 pub use super::names::{check_name, regular_member};
 use super::parts::{self, Parts};
-use super::{gz, LayoutError, Reading, INDEX_FILE};
+use super::{gz, Damage, LayoutError, Reading, INDEX_FILE};
 use crate::digest::{Digest, Hasher};
 use crate::manifest::{RawManifest, MAX_MANIFEST_SIZE};
 
@@ -108,7 +108,12 @@ fn index_tar(path: &Path, shared: &Arc<Parts>) -> Result<BTreeMap<String, Locati
         if loc.offset.checked_add(loc.size).is_none_or(|end| end > len) {
             return Err(LayoutError::Corrupt {
                 path: path.to_path_buf(),
-                detail: format!("member {name} claims {} bytes at offset {}, but the file is {len} bytes: the bundle is truncated", loc.size, loc.offset),
+                damage: Damage::PastEnd {
+                    member: name,
+                    size: loc.size,
+                    offset: loc.offset,
+                    len,
+                },
             });
         }
         if let Some(prev) = members.get(&name) {
@@ -178,13 +183,13 @@ impl Bundle {
             None if super::legacy::is_docker_archive(path) => {
                 return Err(LayoutError::Corrupt {
                     path: path.to_path_buf(),
-                    detail: super::legacy::LEGACY_DOCKER.into(),
+                    damage: Damage::LegacyDocker,
                 })
             }
             None => {
                 return Err(LayoutError::Corrupt {
                     path: path.to_path_buf(),
-                    detail: "no index.json: this is not an OCI image layout".into(),
+                    damage: Damage::NoIndex,
                 })
             }
         };
@@ -215,10 +220,13 @@ impl Bundle {
         members: BTreeMap<String, Vec<u8>>,
     ) -> Result<Bundle, LayoutError> {
         let path = PathBuf::from(label);
-        let index = members.get(INDEX_FILE).cloned().ok_or_else(|| LayoutError::Corrupt {
-            path: path.clone(),
-            detail: "index.json did not come before the blobs; save the stream to a file and import that".into(),
-        })?;
+        let index = members
+            .get(INDEX_FILE)
+            .cloned()
+            .ok_or_else(|| LayoutError::Corrupt {
+                path: path.clone(),
+                damage: Damage::IndexNotFirst,
+            })?;
         if let Some(v) = members.get(super::OCI_LAYOUT_FILE) {
             super::legacy::check_layout_version(&path, v)?;
         }
@@ -243,9 +251,11 @@ impl Bundle {
     pub fn read_member(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, LayoutError> {
         let too_big = |size: u64| LayoutError::Corrupt {
             path: self.path.clone(),
-            detail: format!(
-                "{name} is {size} bytes, over the {limit}-byte limit for JSON documents"
-            ),
+            damage: Damage::JsonTooLarge {
+                member: name.to_string(),
+                size,
+                limit,
+            },
         };
         match &self.source {
             Source::Tar { file, members } => {
