@@ -9,7 +9,7 @@ use crate::error::{chain, Boxed};
 use crate::layout::LayoutError;
 use crate::manifest::ManifestError;
 use crate::reference::ReferenceError;
-use crate::registry::stall::StallError;
+use crate::registry::stall::{Stall, StallTimeout};
 use crate::registry::RegistryError;
 
 /// Errors of an export; each names the image and, where it applies, the blob and registry.
@@ -132,11 +132,12 @@ pub enum BlobProblem {
     TooLong { served_by: String, size: u64 },
     #[error("the download ended early after {got} of {size} bytes, {times} times")]
     EndedEarly { got: u64, size: u64, times: u32 },
-    /// Every attempt stalled (the last one as `stall`); `from` is a host other than the
-    /// registry that was sending the bytes.
-    #[error("{stall}, {attempts} attempts ({got} of {size} bytes arrived{})", from_note(.from))]
+    /// Every attempt stalled (the last one as `stall`, in the `--timeout` window); `from` is
+    /// a host other than the registry that was sending the bytes.
+    #[error("{stall} in {} (--timeout {timeout}), {attempts} attempts ({got} of {size} bytes arrived{})", .timeout.seconds(), from_note(.from))]
     Stalled {
-        stall: StallError,
+        stall: Stall,
+        timeout: StallTimeout,
         attempts: u32,
         got: u64,
         size: u64,

@@ -172,8 +172,9 @@ pub fn download(
                     (host != src.from.registry && host != src.from.api_host()).then_some(host);
                 let (attempts, got, size) = (failures + 1, d.pos, src.size);
                 let problem = match StallError::of_io(&error) {
-                    Some(stall) => BlobProblem::Stalled {
-                        stall,
+                    Some(s) => BlobProblem::Stalled {
+                        stall: s.stall,
+                        timeout: s.timeout,
                         attempts,
                         got,
                         size,
