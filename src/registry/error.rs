@@ -445,39 +445,6 @@ impl RegistryError {
         }
         self
     }
-
-    /// The HTTP status of an error answer, when the error is one.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            RegistryError::Status { status, .. }
-            | RegistryError::PushRefused { status, .. }
-            | RegistryError::ManifestRejected { status, .. }
-            | RegistryError::Elsewhere { status, .. } => Some(*status),
-            _ => None,
-        }
-    }
-
-    /// What the registry answered, when the error is an answer of the registry's own.
-    pub fn answer(&self) -> Option<&Answer> {
-        match self {
-            RegistryError::Status { answer, .. }
-            | RegistryError::PushRefused { answer, .. }
-            | RegistryError::ManifestRejected { answer, .. }
-            | RegistryError::ManifestNotFound { answer, .. }
-            | RegistryError::BlobNotFound { answer, .. } => Some(answer),
-            _ => None,
-        }
-    }
-
-    /// Whether the registry said the thing asked for is not there (a manifest or a blob).
-    pub fn is_not_found(&self) -> bool {
-        matches!(
-            self,
-            RegistryError::ManifestNotFound { .. }
-                | RegistryError::BlobNotFound { .. }
-                | RegistryError::ForeignNotFound { .. }
-        )
-    }
 }
 
 impl From<CredentialError> for RegistryError {
