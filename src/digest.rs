@@ -235,6 +235,20 @@ impl<R: Read> Read for VerifyingReader<R> {
     }
 }
 
+/// Why a [`HoldbackReader`] refused its content.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContentError {
+    #[error("more than the expected {size} bytes for {digest}")]
+    TooLong { digest: Digest, size: u64 },
+    #[error("content hashes to {}, not {expected}", .actual.as_ref().map(Digest::to_string).unwrap_or_default())]
+    Mismatch {
+        expected: Digest,
+        actual: Option<Digest>,
+    },
+    #[error("content of {digest} ended after {got} of {size} bytes")]
+    Short { digest: Digest, got: u64, size: u64 },
+}
+
 /// A reader for uploads that holds back its final buffer until the whole content hashed to the
 /// expected digest (DESIGN §4.1): on a mismatch the last bytes are never sent, the request
 /// fails mid-body and the registry never commits the blob.
@@ -247,7 +261,7 @@ pub struct HoldbackReader<R> {
     buf: Vec<u8>,
     start: usize,
     end: usize,
-    failure: Option<String>,
+    failure: Option<ContentError>,
 }
 
 impl<R: Read> HoldbackReader<R> {
@@ -267,13 +281,13 @@ impl<R: Read> HoldbackReader<R> {
     }
 
     /// Why the content was refused (wrong digest, too short or too long), once it was.
-    pub fn failure(&self) -> Option<&str> {
-        self.failure.as_deref()
+    pub fn failure(&self) -> Option<&ContentError> {
+        self.failure.as_ref()
     }
 
-    fn fail(&mut self, kind: io::ErrorKind, msg: String) -> io::Error {
-        self.failure = Some(msg.clone());
-        io::Error::new(kind, msg)
+    fn fail(&mut self, kind: io::ErrorKind, why: ContentError) -> io::Error {
+        self.failure = Some(why.clone());
+        io::Error::new(kind, why)
     }
 
     /// Bytes handed out so far.
@@ -284,17 +298,19 @@ impl<R: Read> HoldbackReader<R> {
     fn verify(&mut self) -> io::Result<()> {
         let mut extra = [0u8; 1];
         if self.inner.read(&mut extra)? != 0 {
-            let msg = format!(
-                "more than the expected {} bytes for {}",
-                self.size, self.expected
-            );
-            return Err(self.fail(io::ErrorKind::InvalidData, msg));
+            let why = ContentError::TooLong {
+                digest: self.expected.clone(),
+                size: self.size,
+            };
+            return Err(self.fail(io::ErrorKind::InvalidData, why));
         }
         let actual = self.hasher.take().map(Hasher::finish);
         if actual.as_ref() != Some(&self.expected) {
-            let shown = actual.map(|a| a.to_string()).unwrap_or_default();
-            let msg = format!("content hashes to {shown}, not {}", self.expected);
-            return Err(self.fail(io::ErrorKind::InvalidData, msg));
+            let why = ContentError::Mismatch {
+                expected: self.expected.clone(),
+                actual,
+            };
+            return Err(self.fail(io::ErrorKind::InvalidData, why));
         }
         Ok(())
     }
@@ -309,11 +325,12 @@ impl<R: Read> Read for HoldbackReader<R> {
             let want = (self.size - self.pulled).min(self.buf.len() as u64) as usize;
             let n = self.inner.read(&mut self.buf[..want])?;
             if n == 0 {
-                let msg = format!(
-                    "content of {} ended after {} of {} bytes",
-                    self.expected, self.pulled, self.size
-                );
-                return Err(self.fail(io::ErrorKind::UnexpectedEof, msg));
+                let why = ContentError::Short {
+                    digest: self.expected.clone(),
+                    got: self.pulled,
+                    size: self.size,
+                };
+                return Err(self.fail(io::ErrorKind::UnexpectedEof, why));
             }
             if let Some(h) = self.hasher.as_mut() {
                 h.update(&self.buf[..n]);

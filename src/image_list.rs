@@ -1,28 +1,41 @@
 //! Image lists (`-f FILE`): one reference per line with `#` comments, or a JSON array.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// A list file that cannot be read or parsed.
+/// A list file that cannot be read or parsed; `problem` says why.
 #[derive(Debug, thiserror::Error)]
-#[error("image list {path}: {detail}")]
+#[error("image list {}", path.display())]
 pub struct ListError {
-    pub path: String,
-    pub detail: String,
+    pub path: PathBuf,
+    #[source]
+    pub problem: ListProblem,
+}
+
+/// What is wrong with a list file.
+#[derive(Debug, thiserror::Error)]
+pub enum ListProblem {
+    #[error(transparent)]
+    Read(std::io::Error),
+    #[error("not a JSON array of strings or {{\"images\": [...]}}")]
+    Json(#[source] serde_json::Error),
+    /// A YAML key other than `images:` at this line (1-based).
+    #[error("line {0}: only a list of images (optionally under `images:`) is read")]
+    NotAList(usize),
 }
 
 /// Reads references from a list file.
 pub fn read_list(path: &Path) -> Result<Vec<String>, ListError> {
-    let err = |detail: String| ListError {
-        path: path.display().to_string(),
-        detail,
+    let err = |problem| ListError {
+        path: path.to_path_buf(),
+        problem,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| err(ListProblem::Read(e)))?;
     parse_list(&text).map_err(err)
 }
 
 /// Parses list text: a JSON array of strings (or `{"images": [...]}`), a YAML list (`- ref`
 /// lines, optionally under `images:`), or plain lines; `#` starts a comment.
-pub fn parse_list(text: &str) -> Result<Vec<String>, String> {
+pub fn parse_list(text: &str) -> Result<Vec<String>, ListProblem> {
     let t = text.trim_start();
     if t.starts_with('[') || t.starts_with('{') {
         #[derive(serde::Deserialize)]
@@ -33,9 +46,7 @@ pub fn parse_list(text: &str) -> Result<Vec<String>, String> {
         }
         return match serde_json::from_str::<Json>(text) {
             Ok(Json::List(v)) | Ok(Json::Object { images: v }) => Ok(v),
-            Err(e) => Err(format!(
-                "not a JSON array of strings or {{\"images\": [...]}}: {e}"
-            )),
+            Err(e) => Err(ListProblem::Json(e)),
         };
     }
     let mut out = Vec::new();
@@ -52,12 +63,7 @@ pub fn parse_list(text: &str) -> Result<Vec<String>, String> {
         }
         let item = match line.strip_prefix("- ") {
             Some(rest) => rest.trim().trim_matches(['"', '\'']),
-            None if line.ends_with(':') => {
-                return Err(format!(
-                    "line {}: only a list of images (optionally under `images:`) is read",
-                    n + 1
-                ))
-            }
+            None if line.ends_with(':') => return Err(ListProblem::NotAList(n + 1)),
             None => line,
         };
         out.push(item.to_string());

@@ -10,6 +10,7 @@
 
 pub mod digest;
 pub mod emit;
+pub mod error;
 pub mod export;
 pub mod image_list;
 pub mod import;

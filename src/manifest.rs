@@ -36,15 +36,30 @@ pub const ANNOT_REF_DIGEST: &str = "vnd.docker.reference.digest";
 /// Why a manifest could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
-    #[error("manifest {digest} is not valid JSON: {source}")]
+    #[error("manifest {digest} is not valid JSON")]
     Json {
         digest: Digest,
         source: serde_json::Error,
     },
     #[error("manifest {digest} is Docker schema1 ({media_type}), which no current registry accepts and whose digest is not over its bytes; re-push the image with a current client")]
     Schema1 { digest: Digest, media_type: String },
-    #[error("manifest {digest} has an invalid descriptor: {reason}")]
-    Descriptor { digest: Digest, reason: String },
+    #[error("manifest {digest} has an invalid descriptor")]
+    DescriptorDigest {
+        digest: Digest,
+        source: crate::digest::DigestError,
+    },
+    #[error("manifest {digest} has an invalid descriptor: negative size {size} for {child}")]
+    NegativeSize {
+        digest: Digest,
+        child: Digest,
+        size: i64,
+    },
+    #[error("manifest {digest} has an invalid descriptor: child manifest {child} claims {size} bytes, over the 4 MiB limit")]
+    ChildTooLarge {
+        digest: Digest,
+        child: Digest,
+        size: u64,
+    },
 }
 
 /// A content descriptor, read from raw JSON.
@@ -269,19 +284,23 @@ impl RawManifest {
 }
 
 pub fn check_descriptor(parent: &Digest, desc: Descriptor) -> Result<Checked, ManifestError> {
-    let bad = |reason: String| ManifestError::Descriptor {
+    let digest = Digest::parse(&desc.digest).map_err(|source| ManifestError::DescriptorDigest {
         digest: parent.clone(),
-        reason,
-    };
-    let digest = Digest::parse(&desc.digest).map_err(|e| bad(e.to_string()))?;
-    let size = u64::try_from(desc.size)
-        .map_err(|_| bad(format!("negative size {} for {digest}", desc.size)))?;
+        source,
+    })?;
+    let size = u64::try_from(desc.size).map_err(|_| ManifestError::NegativeSize {
+        digest: parent.clone(),
+        child: digest.clone(),
+        size: desc.size,
+    })?;
     if (is_index_type(&desc.media_type) || is_manifest_type(&desc.media_type))
         && size > MAX_MANIFEST_SIZE
     {
-        return Err(bad(format!(
-            "child manifest {digest} claims {size} bytes, over the 4 MiB limit"
-        )));
+        return Err(ManifestError::ChildTooLarge {
+            digest: parent.clone(),
+            child: digest,
+            size,
+        });
     }
     Ok(Checked {
         descriptor: desc,
@@ -333,7 +352,10 @@ mod tests {
             r#"{"schemaVersion":2,"config":{"mediaType":"c","digest":"sha256:../x","size":1},"layers":[]}"#,
             OCI_MANIFEST,
         );
-        assert!(matches!(m.parse(), Err(ManifestError::Descriptor { .. })));
+        assert!(matches!(
+            m.parse(),
+            Err(ManifestError::DescriptorDigest { .. })
+        ));
         let d = Digest::sha256_of(b"x");
         let m = raw(
             &format!(

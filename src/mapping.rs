@@ -4,15 +4,17 @@
 //! It imports only `reference`: mapping is pure, no network and no bundle.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::reference::{is_registry_host, Reference, ReferenceError, DOCKER_HUB};
+use crate::reference::{is_registry_host, Reference, DOCKER_HUB};
 
 mod choice;
+mod error;
 mod file;
 pub mod relocations;
 
 pub use choice::MappingChoice;
+pub use error::{EntryProblem, FileProblem, MappingError, PrefixProblem, Syntax, TargetProblem};
 
 /// Longest repository name (`host/path`) registries accept (distribution's `NameTotalLengthMax`).
 pub const NAME_MAX: usize = 255;
@@ -37,75 +39,30 @@ pub struct Mapper {
     scheme: Scheme,
 }
 
-/// Why a name cannot be mapped; each variant names the culprit and what to do about it.
-#[derive(Debug, thiserror::Error)]
-pub enum MappingError {
-    #[error("invalid target prefix {prefix:?}: {reason}")]
-    InvalidPrefix { prefix: String, reason: String },
-    #[error("cannot map {repository}: target {target:?} {reason}")]
-    InvalidTarget {
-        repository: String,
-        target: String,
-        reason: String,
-    },
-    #[error(
-        "{first} and {second} would both go to {target}; the mapping must be one to one: {hint}"
-    )]
-    Collision {
-        first: String,
-        second: String,
-        target: String,
-        hint: String,
-    },
-    #[error("{repository} has no entry in the mapping file; add \"{repository}\": \"<target>\"")]
-    NotInMapping { repository: String },
-    #[error("cannot read mapping file {}: {source}", .path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("mapping file {}: {reason}", .path.display())]
-    FileFormat { path: PathBuf, reason: String },
-    #[error("mapping entry {key:?}: {value:?}: {reason}")]
-    InvalidEntry {
-        key: String,
-        value: String,
-        reason: String,
-    },
-}
-
 /// Lowercase hex md5 of `s`: the hash image-relocation appends to keep targets distinct.
 pub fn md5_hex(s: &str) -> String {
     format!("{:x}", md5::compute(s.as_bytes()))
 }
 
-fn reason_of(e: ReferenceError) -> String {
-    match e {
-        ReferenceError::Invalid { reason, .. } => reason,
-    }
-}
-
 /// Validates `host[/path]` and normalises Docker Hub's legacy host names to `docker.io`.
 fn normalise_prefix(input: &str) -> Result<String, MappingError> {
-    let bad = |reason: String| MappingError::InvalidPrefix {
+    let bad = |reason| MappingError::InvalidPrefix {
         prefix: input.to_string(),
         reason,
     };
     let p = input.trim().trim_end_matches('/');
     if p.is_empty() || p.contains("://") {
-        return Err(bad(
-            "give a registry host and optional path, without a scheme, e.g. reg.local/team".into(),
-        ));
+        return Err(bad(PrefixProblem::NotHostAndPath));
     }
     let (host, path) = match p.split_once('/') {
         Some((h, r)) => (h, Some(r)),
         None => (p, None),
     };
     if !is_registry_host(host) {
-        return Err(bad(format!(
-            "{host:?} is not a registry host (it needs a '.' or ':' or must be localhost); \
-             for Docker Hub write docker.io/{p}"
-        )));
+        return Err(bad(PrefixProblem::NotAHost {
+            host: host.into(),
+            prefix: p.into(),
+        }));
     }
     let host = match host {
         "index.docker.io" | "registry-1.docker.io" => DOCKER_HUB,
@@ -113,9 +70,7 @@ fn normalise_prefix(input: &str) -> Result<String, MappingError> {
     };
     let Some(path) = path else {
         if host == DOCKER_HUB {
-            return Err(bad(
-                "Docker Hub needs a namespace: write docker.io/<user>".into()
-            ));
+            return Err(bad(PrefixProblem::HubNamespace));
         }
         return check_prefix_syntax(host.to_string(), bad);
     };
@@ -125,36 +80,32 @@ fn normalise_prefix(input: &str) -> Result<String, MappingError> {
 /// A prefix is valid when `PREFIX/x` parses back to itself as a plain repository name.
 fn check_prefix_syntax(
     prefix: String,
-    bad: impl Fn(String) -> MappingError,
+    bad: impl Fn(PrefixProblem) -> MappingError,
 ) -> Result<String, MappingError> {
     let probe = format!("{prefix}/x");
     match Reference::parse(&probe) {
         Ok(r) if r.name() == probe && r.tag.is_none() && r.digest.is_none() => Ok(prefix),
-        Ok(_) => Err(bad("not a plain registry host and repository path".into())),
-        Err(e) => Err(bad(reason_of(e))),
+        Ok(_) => Err(bad(PrefixProblem::NotPlain)),
+        Err(e) => Err(bad(PrefixProblem::Syntax(Syntax(e)))),
     }
 }
 
 /// Checks a finished target name: at most 255 characters, a valid and already normal name.
 fn validate_target(repository: &str, target: &str) -> Result<(), MappingError> {
-    let bad = |reason: String| MappingError::InvalidTarget {
+    let bad = |reason| MappingError::InvalidTarget {
         repository: repository.to_string(),
         target: target.to_string(),
         reason,
     };
     if target.len() > NAME_MAX {
-        return Err(bad(format!(
-            "is {} characters, over the {NAME_MAX} registries accept; use a shorter prefix or \
-             --mapping hashed",
-            target.len()
-        )));
+        return Err(bad(TargetProblem::TooLong { len: target.len() }));
     }
     match Reference::parse(target) {
         Ok(r) if r.name() == target && r.tag.is_none() && r.digest.is_none() => Ok(()),
-        Ok(r) => Err(bad(format!(
-            "is not a plain repository name (reads as {r})"
-        ))),
-        Err(e) => Err(bad(reason_of(e))),
+        Ok(r) => Err(bad(TargetProblem::NotPlain {
+            reads_as: r.to_string(),
+        })),
+        Err(e) => Err(bad(TargetProblem::Syntax(Syntax(e)))),
     }
 }
 
@@ -220,35 +171,35 @@ fn normalise_explicit(
     let mut map: BTreeMap<String, String> = BTreeMap::new();
     let mut by_target: BTreeMap<String, String> = BTreeMap::new();
     for (key, value) in entries {
-        let bad = |reason: String| MappingError::InvalidEntry {
+        let bad = |reason| MappingError::InvalidEntry {
             key: key.clone(),
             value: value.clone(),
             reason,
         };
-        let src = Reference::parse(&key).map_err(|e| bad(reason_of(e)))?;
+        let syntax = |e| bad(EntryProblem::Syntax(Syntax(e)));
+        let src = Reference::parse(&key).map_err(syntax)?;
         let v = value.trim();
         let full = match v.split_once('/') {
             Some((first, _)) if is_registry_host(first) => v.to_string(),
             _ => format!("{prefix}/{}", v.trim_start_matches('/')),
         };
-        let tgt = Reference::parse(&full).map_err(|e| bad(reason_of(e)))?;
+        let tgt = Reference::parse(&full).map_err(syntax)?;
         if tgt.tag.is_some() && tgt.tag != src.tag {
-            return Err(bad(
-                "the target may repeat the source's tag but not change it: \
-                 ferry maps repositories and carries tags over unchanged"
-                    .into(),
-            ));
+            return Err(bad(EntryProblem::TagChanged));
         }
         if tgt.registry != prefix_host {
-            return Err(bad(format!(
-                "the target is not on the --to registry {prefix_host}; every image is pushed there"
-            )));
+            return Err(bad(EntryProblem::OtherRegistry {
+                host: prefix_host.into(),
+            }));
         }
         let (name, target) = (src.name(), tgt.name());
         validate_target(&name, &target)?;
         match map.get(&name) {
             Some(t) if *t != target => {
-                return Err(bad(format!("{name} is already mapped to {t}")));
+                return Err(bad(EntryProblem::AlreadyMapped {
+                    name,
+                    target: t.clone(),
+                }));
             }
             Some(_) => continue,
             None => {}
@@ -258,7 +209,7 @@ fn normalise_explicit(
                 first: other.clone(),
                 second: name,
                 target,
-                hint: "give them different targets in the mapping file".into(),
+                hint: "give them different targets in the mapping file",
             });
         }
         by_target.insert(target.clone(), name.clone());
@@ -278,12 +229,10 @@ impl Mapper {
         };
         if scheme == Scheme::Hashed && prefix.len() + 1 + HASH_LEN > NAME_MAX {
             return Err(MappingError::InvalidPrefix {
-                reason: format!(
-                    "{} characters leaves no room for /<md5>; hashed targets need a prefix of \
-                     at most {}",
-                    prefix.len(),
-                    NAME_MAX - 1 - HASH_LEN
-                ),
+                reason: PrefixProblem::NoRoomForHash {
+                    len: prefix.len(),
+                    max: NAME_MAX - 1 - HASH_LEN,
+                },
                 prefix,
             });
         }
@@ -301,9 +250,9 @@ impl Mapper {
             path: path.to_path_buf(),
             source,
         })?;
-        let entries = file::parse_entries(&text).map_err(|reason| MappingError::FileFormat {
+        let entries = file::parse_entries(&text).map_err(|problem| MappingError::FileFormat {
             path: path.to_path_buf(),
-            reason,
+            problem,
         })?;
         let prefix = normalise_prefix(prefix)?;
         let map = normalise_explicit(&prefix, entries)?;
@@ -330,9 +279,7 @@ impl Mapper {
                     return Err(MappingError::InvalidTarget {
                         repository: name,
                         target: String::new(),
-                        reason: "cannot be made from a host with no letters or digits; use \
-                                 --mapping hashed"
-                            .into(),
+                        reason: TargetProblem::EmptyHost,
                     });
                 }
                 format!("{}/{host}/{}", self.prefix, source.repository)
@@ -387,7 +334,7 @@ impl Mapper {
                     first: other.clone(),
                     second: name,
                     target,
-                    hint: hint.into(),
+                    hint,
                 });
             }
             by_target.insert(target.clone(), name.clone());

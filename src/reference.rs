@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::digest::Digest;
+use crate::digest::{Digest, DigestError};
 
 /// Docker Hub's canonical name; what users and `index.json` see.
 pub const DOCKER_HUB: &str = "docker.io";
@@ -15,7 +15,40 @@ pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReferenceError {
     #[error("invalid image reference {input:?}: {reason}")]
-    Invalid { input: String, reason: String },
+    Invalid {
+        input: String,
+        reason: ReferenceProblem,
+    },
+    /// The part after `@` is not a digest.
+    #[error("invalid image reference {input:?}")]
+    Digest { input: String, source: DigestError },
+}
+
+/// What is wrong with a reference that is not one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReferenceProblem {
+    Empty,
+    TooLong,
+    Tag(String),
+    Host(String),
+    PathLength,
+    /// A repository path component (lowercase letters, digits and separators only).
+    PathComponent(String),
+}
+
+impl std::fmt::Display for ReferenceProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReferenceProblem::Empty => f.write_str("empty"),
+            ReferenceProblem::TooLong => f.write_str("longer than 4096 characters"),
+            ReferenceProblem::Tag(t) => write!(f, "invalid tag {t:?}"),
+            ReferenceProblem::Host(h) => write!(f, "invalid registry host {h:?}"),
+            ReferenceProblem::PathLength => {
+                f.write_str("repository path must be 1 to 255 characters")
+            }
+            ReferenceProblem::PathComponent(c) => write!(f, "invalid repository path component {c:?} (lowercase letters, digits and . _ - separators only)"),
+        }
+    }
 }
 
 /// A normalised image reference: registry, repository path, and a tag and/or digest.
@@ -29,10 +62,10 @@ pub struct Reference {
     pub digest: Option<Digest>,
 }
 
-fn invalid(input: &str, reason: impl Into<String>) -> ReferenceError {
+fn invalid(input: &str, reason: ReferenceProblem) -> ReferenceError {
     ReferenceError::Invalid {
         input: input.to_string(),
-        reason: reason.into(),
+        reason,
     }
 }
 
@@ -91,14 +124,17 @@ impl Reference {
     pub fn parse(input: &str) -> Result<Reference, ReferenceError> {
         let s = input.trim();
         if s.is_empty() {
-            return Err(invalid(input, "empty"));
+            return Err(invalid(input, ReferenceProblem::Empty));
         }
         if s.len() > 4096 {
-            return Err(invalid(input, "longer than 4096 characters"));
+            return Err(invalid(input, ReferenceProblem::TooLong));
         }
         let (name_tag, digest) = match s.split_once('@') {
             Some((n, d)) => {
-                let d = Digest::parse(d).map_err(|e| invalid(input, e.to_string()))?;
+                let d = Digest::parse(d).map_err(|source| ReferenceError::Digest {
+                    input: input.to_string(),
+                    source,
+                })?;
                 (n, Some(d))
             }
             None => (s, None),
@@ -109,7 +145,7 @@ impl Reference {
             Some(i) => {
                 let t = &name_tag[last_slash + i + 1..];
                 if !valid_tag(t) {
-                    return Err(invalid(input, format!("invalid tag {t:?}")));
+                    return Err(invalid(input, ReferenceProblem::Tag(t.to_string())));
                 }
                 (&name_tag[..last_slash + i], Some(t.to_string()))
             }
@@ -120,10 +156,7 @@ impl Reference {
             _ => (DOCKER_HUB.to_string(), name.to_string()),
         };
         if !valid_host(&registry) {
-            return Err(invalid(
-                input,
-                format!("invalid registry host {registry:?}"),
-            ));
+            return Err(invalid(input, ReferenceProblem::Host(registry)));
         }
         let registry = match registry.as_str() {
             "index.docker.io" | "registry-1.docker.io" => DOCKER_HUB.to_string(),
@@ -135,15 +168,12 @@ impl Reference {
             path
         };
         if path.is_empty() || path.len() > 255 {
-            return Err(invalid(
-                input,
-                "repository path must be 1 to 255 characters",
-            ));
+            return Err(invalid(input, ReferenceProblem::PathLength));
         }
         if let Some(bad) = path.split('/').find(|c| !valid_path_component(c)) {
             return Err(invalid(
                 input,
-                format!("invalid repository path component {bad:?} (lowercase letters, digits and . _ - separators only)"),
+                ReferenceProblem::PathComponent(bad.to_string()),
             ));
         }
         Ok(Reference {

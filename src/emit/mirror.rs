@@ -33,7 +33,7 @@ pub enum MirrorError {
     Kind(String),
     #[error(transparent)]
     MappingFile(#[from] RelocationFileError),
-    #[error("mapping file: {0}")]
+    #[error("mapping file")]
     Reference(#[from] ReferenceError),
     #[error(transparent)]
     Mapping(#[from] MappingError),
@@ -57,8 +57,11 @@ pub enum MirrorError {
     Tags { repository: String },
     #[error("nothing to write: no images were given")]
     Empty,
-    #[error("cannot write {path}: {detail}")]
-    Write { path: PathBuf, detail: String },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Output(#[from] crate::layout::LayoutError),
 }
@@ -288,9 +291,9 @@ fn registries_conf(pairs: &Pairs, insecure: bool) -> String {
 pub fn write_to(kind: MirrorKind, text: &str, dir: &Path) -> Result<PathBuf, MirrorError> {
     crate::layout::output::check_dir_option(dir)?;
     let path = dir.join(kind.file_name());
-    let err = |e: std::io::Error| MirrorError::Write {
+    let err = |source| MirrorError::Write {
         path: path.clone(),
-        detail: e.to_string(),
+        source,
     };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(err)?;

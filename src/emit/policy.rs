@@ -24,7 +24,7 @@ pub enum PolicyError {
     Kind(String),
     #[error(transparent)]
     MappingFile(#[from] RelocationFileError),
-    #[error("mapping file: {0}")]
+    #[error("mapping file")]
     Reference(#[from] ReferenceError),
     #[error(transparent)]
     Mapping(#[from] MappingError),
@@ -36,10 +36,18 @@ pub enum PolicyError {
     },
     #[error("nothing to write: no images were given")]
     Empty,
-    #[error("--key {path}: {detail}")]
-    Key { path: PathBuf, detail: String },
-    #[error("cannot write {path}: {detail}")]
-    Write { path: PathBuf, detail: String },
+    #[error("--key {}", path.display())]
+    KeyRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("--key {}: not a PEM public key (-----BEGIN PUBLIC KEY-----), as cosign generate-key-pair writes to cosign.pub", path.display())]
+    NotAKey { path: PathBuf },
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Output(#[from] crate::layout::LayoutError),
 }
@@ -94,16 +102,16 @@ impl Relocations {
 
 /// The absolute path of a PEM public key, checked to be one.
 pub fn key_path(key: &Path) -> Result<PathBuf, PolicyError> {
-    let err = |detail: String| PolicyError::Key {
+    let err = |source| PolicyError::KeyRead {
         path: key.to_path_buf(),
-        detail,
+        source,
     };
-    let abs = std::fs::canonicalize(key).map_err(|e| err(e.to_string()))?;
-    let text = std::fs::read_to_string(&abs).map_err(|e| err(e.to_string()))?;
+    let abs = std::fs::canonicalize(key).map_err(err)?;
+    let text = std::fs::read_to_string(&abs).map_err(err)?;
     if !text.contains("-----BEGIN PUBLIC KEY-----") {
-        return Err(err(
-            "not a PEM public key (-----BEGIN PUBLIC KEY-----), as cosign generate-key-pair writes to cosign.pub".into(),
-        ));
+        return Err(PolicyError::NotAKey {
+            path: key.to_path_buf(),
+        });
     }
     Ok(abs)
 }
@@ -162,9 +170,9 @@ impl Policy {
     /// Writes `DIR/policy.json` and `DIR/registries.d/ferry.yaml`; returns their paths.
     pub fn write_to(&self, dir: &Path) -> Result<Vec<PathBuf>, PolicyError> {
         let d = dir.join("registries.d");
-        let err = |path: &Path, e: std::io::Error| PolicyError::Write {
+        let err = |path: &Path, source| PolicyError::Write {
             path: path.to_path_buf(),
-            detail: e.to_string(),
+            source,
         };
         crate::layout::output::check_dir_option(dir)?;
         std::fs::create_dir_all(&d).map_err(|e| err(&d, e))?;

@@ -10,6 +10,7 @@ use crate::digest::Digest;
 use crate::manifest::{Descriptor, Parsed};
 use crate::reference::Reference;
 use crate::registry::referrers::{too_many, Full, UniqueReferrers};
+use crate::registry::Overflow;
 
 /// Deepest chain of artifacts attached to artifacts that is followed.
 pub(super) const MAX_DEPTH: usize = 4;
@@ -48,10 +49,10 @@ impl Planner<'_> {
         path: &mut Vec<Digest>,
     ) -> Result<(), ExportError> {
         if path.contains(subject) {
-            return Err(ExportError::Input(format!(
-                "{}: attached artifacts form a cycle through {subject}",
-                r.name()
-            )));
+            return Err(ExportError::AttachedCycle {
+                name: r.name(),
+                subject: subject.clone(),
+            });
         }
         if path.len() >= MAX_DEPTH {
             return Ok(());
@@ -114,10 +115,10 @@ impl Planner<'_> {
                 continue;
             };
             if digest == *subject {
-                return Err(ExportError::Input(format!(
-                    "{}: {subject} lists itself as its own referrer",
-                    r.name()
-                )));
+                return Err(ExportError::OwnReferrer {
+                    name: r.name(),
+                    subject: subject.clone(),
+                });
             }
             let at = r.with_digest(&digest);
             out.push((at.to_string(), at, d.artifact_type.clone()));
@@ -149,13 +150,9 @@ impl Planner<'_> {
                 return self.fallback(r, subject, types);
             };
             for d in listed {
-                found.insert(d).map_err(|Full| {
-                    err(too_many(
-                        r,
-                        subject,
-                        format!("artifact types {}", types.join(", ")),
-                    ))
-                })?;
+                found
+                    .insert(d)
+                    .map_err(|Full| err(too_many(r, subject, Overflow::Types(types.to_vec()))))?;
             }
         }
         Ok(found.into_vec())
@@ -184,7 +181,7 @@ impl Planner<'_> {
         for d in manifests.into_iter().map(|c| c.descriptor) {
             if types.is_empty() || d.artifact_type.as_ref().is_some_and(|t| types.contains(t)) {
                 found.insert(d).map_err(|Full| {
-                    err(too_many(r, subject, format!("in the fallback tag {tag}")))
+                    err(too_many(r, subject, Overflow::FallbackTag(tag.to_string())))
                 })?;
             }
         }

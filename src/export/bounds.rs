@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::plan::BlobSource;
-use super::ExportError;
+use super::{BlobProblem, ExportError};
 use crate::digest::Digest;
 use crate::layout::tar::{TarPlan, TarPlanError};
 use crate::layout::LayoutError;
@@ -42,23 +42,19 @@ pub(super) fn lay_out<'a>(
                 image: src.image.clone(),
                 digest: src.digest.clone(),
                 registry: src.from.registry.clone(),
-                detail: format!(
-                    "its descriptor says {size} bytes, which takes the bundle past {limit} bytes, \
-                     the largest file there can be: the manifest is wrong, or this is too much \
-                     for one bundle (export fewer images)"
-                ),
+                problem: BlobProblem::PastLargestFile { size, limit }.into(),
             },
             None => ExportError::Layout(LayoutError::Member {
                 name: entries
                     .get(index)
                     .map(|(n, _)| n.clone())
                     .unwrap_or_default(),
-                detail: e.to_string(),
+                source: e,
             }),
         },
-        TarPlanError::Header { name, source } => ExportError::Layout(LayoutError::Member {
-            name,
-            detail: source.to_string(),
+        TarPlanError::Header { ref name, .. } => ExportError::Layout(LayoutError::Member {
+            name: name.clone(),
+            source: e,
         }),
     })
 }
@@ -119,7 +115,7 @@ mod tests {
             .iter()
             .map(|b| (b.digest.layout_path(), b.size))
             .collect();
-        let e = lay_out(&entries, |i| srcs.get(i)).unwrap_err().to_string();
+        let e = crate::error::chain(&lay_out(&entries, |i| srcs.get(i)).unwrap_err());
         assert!(e.starts_with("reg.example/app:v1: blob "), "{e}");
         assert!(e.contains(&srcs[1].digest.to_string()), "{e}");
         assert!(

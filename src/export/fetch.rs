@@ -6,7 +6,7 @@ use std::io::{ErrorKind, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::plan::BlobSource;
-use super::ExportError;
+use super::{BlobProblem, ExportError};
 use crate::digest::Hasher;
 use crate::layout::writer::TempOutput;
 use crate::progress::Progress;
@@ -18,20 +18,20 @@ const BUF: usize = 256 * 1024;
 /// Where downloaded bytes go: `(offset within the blob, bytes)`.
 pub type Sink<'a> = dyn FnMut(u64, &[u8]) -> Result<(), ExportError> + 'a;
 
-fn blob_err(src: &BlobSource, detail: String) -> ExportError {
+fn blob_err(src: &BlobSource, problem: BlobProblem) -> ExportError {
     ExportError::Blob {
         image: src.image.clone(),
         digest: src.digest.clone(),
         registry: src.from.registry.clone(),
-        detail,
+        problem: problem.into(),
     }
 }
 
 /// Why one attempt at a blob stopped: a cut or stalled body is retried from where it stopped.
 enum Failure {
-    /// The body broke off: why, and which host was sending it.
+    /// The body broke off or stalled (`error`), and which host was sending it.
     Cut {
-        why: String,
+        error: std::io::Error,
         host: String,
     },
     Fatal(Box<ExportError>),
@@ -41,15 +41,20 @@ fn fail(error: ExportError) -> Failure {
     Failure::Fatal(Box::new(error))
 }
 
-/// Why a body read failed: a stall names the window, anything else is a cut connection.
-fn cut(e: &std::io::Error, host: &str) -> Failure {
-    let why = match StallError::of_io(e) {
+/// A body read that failed, and the host that was sending it.
+fn cut(error: std::io::Error, host: &str) -> Failure {
+    Failure::Cut {
+        error,
+        host: host.to_string(),
+    }
+}
+
+/// Why a body read failed, for a progress note: a stall names the window, anything else is
+/// a cut connection.
+fn why(e: &std::io::Error) -> String {
+    match StallError::of_io(e) {
         Some(s) => s.to_string(),
         None => format!("download cut: {e}"),
-    };
-    Failure::Cut {
-        why,
-        host: host.to_string(),
     }
 }
 
@@ -83,8 +88,12 @@ impl Download<'_> {
                 src.size
             };
             if len != expected {
-                let msg = format!("{} answered Content-Length {len}, but the manifest says {} bytes (the registry is serving different content)", stream.served_by, src.size);
-                return Err(fail(blob_err(src, msg)));
+                let problem = BlobProblem::ContentLength {
+                    served_by: stream.served_by,
+                    length: len,
+                    size: src.size,
+                };
+                return Err(fail(blob_err(src, problem)));
             }
         }
         loop {
@@ -92,7 +101,7 @@ impl Download<'_> {
                 Ok(0) => return Ok(()),
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(cut(&e, &stream.served_by)),
+                Err(e) => return Err(cut(e, &stream.served_by)),
             };
             let s = skip.min(n as u64) as usize;
             skip -= s as u64;
@@ -101,11 +110,11 @@ impl Download<'_> {
                 continue;
             }
             if self.pos + chunk.len() as u64 > src.size {
-                let msg = format!(
-                    "{} sent more than the {} bytes the manifest lists",
-                    stream.served_by, src.size
-                );
-                return Err(fail(blob_err(src, msg)));
+                let problem = BlobProblem::TooLong {
+                    served_by: stream.served_by,
+                    size: src.size,
+                };
+                return Err(fail(blob_err(src, problem)));
             }
             self.hasher.update(chunk);
             sink(self.pos, chunk).map_err(fail)?;
@@ -145,31 +154,40 @@ pub fn download(
             Ok(()) if d.pos == src.size => break,
             Ok(()) if failures < client.retries() => failures += 1,
             Ok(()) => {
-                let msg = format!(
-                    "the download ended early after {} of {} bytes, {} times",
-                    d.pos,
-                    src.size,
-                    failures + 1
-                );
-                return Err(blob_err(src, msg));
+                let problem = BlobProblem::EndedEarly {
+                    got: d.pos,
+                    size: src.size,
+                    times: failures + 1,
+                };
+                return Err(blob_err(src, problem));
             }
-            Err(Failure::Cut { why, .. }) if failures < client.retries() => {
+            Err(Failure::Cut { error, .. }) if failures < client.retries() => {
                 failures += 1;
+                let why = why(&error);
                 progress.note(&format!("retrying {} ({why})", src.digest.short()));
             }
-            Err(Failure::Cut { why, host }) => {
-                let from = if host == src.from.registry || host == src.from.api_host() {
-                    String::new()
-                } else {
-                    format!(" from {host}")
+            Err(Failure::Cut { error, host }) => {
+                let from =
+                    (host != src.from.registry && host != src.from.api_host()).then_some(host);
+                let (attempts, got, size) = (failures + 1, d.pos, src.size);
+                let problem = match StallError::of_io(&error) {
+                    Some(s) => BlobProblem::Stalled {
+                        stall: s.stall,
+                        timeout: s.timeout,
+                        attempts,
+                        got,
+                        size,
+                        from,
+                    },
+                    None => BlobProblem::Cut {
+                        attempts,
+                        got,
+                        size,
+                        from,
+                        source: error,
+                    },
                 };
-                let msg = format!(
-                    "{why}, {} attempts ({} of {} bytes arrived{from})",
-                    failures + 1,
-                    d.pos,
-                    src.size
-                );
-                return Err(blob_err(src, msg));
+                return Err(blob_err(src, problem));
             }
             Err(Failure::Fatal(e)) => return Err(*e),
         }
@@ -177,7 +195,7 @@ pub fn download(
     }
     let actual = d.hasher.finish();
     if actual != src.digest {
-        return Err(blob_err(src, format!("content hashes to {actual}: the registry's stored blob is corrupt or was altered; nothing was written under the output name")));
+        return Err(blob_err(src, BlobProblem::Corrupt { actual }));
     }
     Ok(())
 }

@@ -131,7 +131,7 @@ impl crate::walk::Source for Remembered<'_> {
                 m.digest,
                 &c.descriptor.media_type,
             ))),
-            Err(RegistryError::NotFound { .. }) => Ok(None),
+            Err(RegistryError::ManifestNotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -4,6 +4,7 @@
 
 pub mod attached;
 pub mod bounds;
+mod error;
 mod fetch;
 mod memo;
 pub mod plan;
@@ -20,15 +21,16 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::digest::Digest;
-use crate::layout::{index_json, LayoutError, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
+use crate::error::chain;
+use crate::layout::{index_json, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
 use crate::layout::{omitted::MAX_RECORD_SIZE, ANNOT_OMITTED};
-use crate::manifest::ManifestError;
 use crate::platform::Platform;
 use crate::progress::{human, Mode, Progress};
-use crate::reference::{Reference, ReferenceError};
-use crate::registry::{Client, RegistryError};
+use crate::reference::Reference;
+use crate::registry::Client;
 use crate::sizes::{len64, saturating_total};
 pub use attached::Discovery;
+pub use error::{AbsentChild, BlobProblem, ExportError};
 use plan::{ImagePlan, Role};
 use write::{Layout, Source};
 
@@ -61,84 +63,6 @@ pub struct ExportOptions {
     pub since: Vec<since::Since>,
 }
 
-/// Errors of an export; each names the image and, where it applies, the blob and registry.
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    #[error(transparent)]
-    Reference(#[from] ReferenceError),
-    #[error("{image}: {cause}")]
-    Registry {
-        image: String,
-        cause: Box<RegistryError>,
-    },
-    #[error("{image}: {cause}")]
-    Manifest { image: String, cause: ManifestError },
-    #[error("{image} has none of the requested platforms ({wanted}); it has: {available}")]
-    NoPlatform {
-        image: String,
-        wanted: String,
-        available: String,
-    },
-    #[error(
-        "{image} lacks requested platform(s) {missing} (--strict-platforms); it has: {available}"
-    )]
-    MissingPlatforms {
-        image: String,
-        missing: String,
-        available: String,
-    },
-    #[error("{image}: {digest} is {actual} bytes, but its descriptor says {expected}")]
-    SizeMismatch {
-        image: String,
-        digest: Digest,
-        expected: u64,
-        actual: u64,
-    },
-    #[error("{image}: blob {digest} from {registry}: {detail}")]
-    Blob {
-        image: String,
-        digest: Digest,
-        registry: String,
-        detail: String,
-    },
-    #[error("{image}: manifest {digest} is nested more than {limit} indexes deep; ferry carries at most {limit} levels (verify and import accept exactly what export writes), so this image cannot be exported")]
-    TooDeep {
-        image: String,
-        digest: Digest,
-        limit: usize,
-    },
-    /// A split bundle needing more parts than ferry writes.
-    #[error(transparent)]
-    TooManyParts(Box<bounds::TooManyParts>),
-    /// An index whose registry lacks some of its children.
-    #[error(transparent)]
-    SparseSource(Box<select::SparseSource>),
-    #[error(transparent)]
-    Layout(#[from] LayoutError),
-    #[error("{0}")]
-    Input(String),
-    #[error("{flag} {path}: {detail}")]
-    Since {
-        flag: &'static str,
-        path: PathBuf,
-        detail: String,
-    },
-    #[error("cancelled after another download failed")]
-    Cancelled,
-    #[error("{} image(s) failed, nothing was written (use --keep-going to export the rest):\n  {}", .0.len(), .0.join("\n  "))]
-    Failed(Vec<String>),
-}
-
-impl ExportError {
-    /// Wraps a registry error with the image it concerns.
-    pub fn registry(image: &str, source: RegistryError) -> ExportError {
-        ExportError::Registry {
-            image: image.to_string(),
-            cause: Box::new(source),
-        }
-    }
-}
-
 /// What an export did, for the summary line and `--json`.
 #[derive(Debug, Serialize)]
 pub struct ExportSummary {
@@ -163,9 +87,7 @@ pub struct ExportSummary {
 pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, ExportError> {
     let start = Instant::now();
     if matches!(opts.output, Output::Stdout) && opts.split_size.is_some() {
-        return Err(ExportError::Input(
-            "--split-size writes files; it cannot be combined with -o -".into(),
-        ));
+        return Err(ExportError::SplitToStdout);
     }
     let mut refs: Vec<Reference> = Vec::new();
     for s in &opts.images {
@@ -175,9 +97,7 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
         }
     }
     if refs.is_empty() {
-        return Err(ExportError::Input(
-            "no images given: name at least one IMAGE or use -f FILE".into(),
-        ));
+        return Err(ExportError::NoImages);
     }
     let kind = write::check_output(&opts.output, opts.split_size)?;
     let held = since::Held::load(&opts.since)?;
@@ -193,8 +113,8 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
             if opts.strict_platforms {
                 return Err(ExportError::MissingPlatforms {
                     image: img.reference.clone(),
-                    missing: img.missing.join(", "),
-                    available: img.available.join(", "),
+                    missing: img.missing.clone(),
+                    available: img.available.clone(),
                 });
             }
             warnings.push(format!(
@@ -210,7 +130,11 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
     if let Some(record) = &omitted {
         let bytes = record.to_bytes();
         if bytes.len() as u64 > MAX_RECORD_SIZE {
-            return Err(ExportError::Input(format!("the record of {} omitted layers would be {} bytes, over the {MAX_RECORD_SIZE}-byte limit: export fewer images per bundle", record.blobs.len(), bytes.len())));
+            return Err(ExportError::RecordTooLarge {
+                layers: record.blobs.len(),
+                size: len64(bytes.len()),
+                limit: MAX_RECORD_SIZE,
+            });
         }
         let d = Digest::sha256_of(&bytes);
         annotations.insert(ANNOT_OMITTED.to_string(), d.to_string());
@@ -279,7 +203,7 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
         omitted_bytes: omitted.as_ref().map_or(0, |r| r.total_size()),
         images: plan.images,
         attached: plan.attached,
-        failed,
+        failed: failed.iter().map(|e| chain(e)).collect(),
         seconds: start.elapsed().as_secs_f64(),
         warnings,
     };
@@ -311,3 +235,6 @@ impl ExportSummary {
         }
     }
 }
+
+#[cfg(test)]
+mod chain_tests;

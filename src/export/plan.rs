@@ -171,7 +171,7 @@ impl<'a> Planner<'a> {
                 self.add_manifest_blobs(r, &image, config, layers);
             }
         }
-        let show = |v: &[Platform]| v.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+        let show = |v: &[Platform]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
         let missing: Vec<String> = self
             .wanted
             .iter()
@@ -182,12 +182,8 @@ impl<'a> Planner<'a> {
         if !self.wanted.is_empty() && acc.matched.is_empty() {
             return Err(ExportError::NoPlatform {
                 image,
-                wanted: show(self.wanted).join(", "),
-                available: if acc.available.is_empty() {
-                    "none recorded".into()
-                } else {
-                    show(&acc.available).join(", ")
-                },
+                wanted: show(self.wanted),
+                available: show(&acc.available),
             });
         }
         let mut entry = IndexEntry::named(

@@ -30,7 +30,7 @@ pub(super) fn plan_all(
     opts: &ExportOptions,
     refs: &[Reference],
     note: &Progress,
-) -> Result<(Plan, Vec<String>), ExportError> {
+) -> Result<(Plan, Vec<ExportError>), ExportError> {
     let memo = Arc::new(Memo::default());
     let planner = || {
         let mut p = Planner::new(client, &opts.platforms);
@@ -85,8 +85,8 @@ pub(super) fn plan_all(
             if refs.len() == 1 {
                 return Err(e);
             }
-            note.note(&format!("failed: {e}"));
-            failed.push(e.to_string());
+            note.note(&format!("failed: {}", crate::error::Chain(&e)));
+            failed.push(e);
         }
     }
     Ok((planner.plan, failed))

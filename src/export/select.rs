@@ -213,10 +213,10 @@ impl Visit<Remembered<'_>> for Selection<'_, '_> {
         match parsed {
             Parsed::Index { .. } => self.kept_under.push(false),
             Parsed::Manifest { .. } if node.depth > 0 && c.is_index() => {
-                return Err(ExportError::Input(format!(
-                    "{}: child {} is typed as an index but is not one",
-                    self.image, c.digest
-                )))
+                return Err(ExportError::NotAnIndex {
+                    image: self.image.into(),
+                    digest: c.digest.clone(),
+                })
             }
             Parsed::Manifest { config, layers } => {
                 if node.depth > 0 && c.attests().is_none() {

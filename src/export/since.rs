@@ -42,6 +42,9 @@ pub struct Held {
     conflicts: BTreeSet<Digest>,
 }
 
+/// Why a `--since` source could not be read (a layout, record, index or inventory error).
+type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 /// A bundle entry's source repository, when its name is a full reference (DESIGN §2).
 fn repository_of(name: &str) -> Option<String> {
     let first = name.split('/').next()?;
@@ -60,10 +63,10 @@ impl Held {
                 Since::Bundle(p) => ("--since", p, held.add_bundle(p)),
                 Since::Inventory(p) => ("--since-inventory", p, held.add_inventory(p)),
             };
-            r.map_err(|detail| ExportError::Since {
+            r.map_err(|source| ExportError::Since {
                 flag,
                 path: path.clone(),
-                detail,
+                source,
             })?;
         }
         Ok(held)
@@ -85,9 +88,9 @@ impl Held {
     }
 
     /// Layers of every image in an earlier bundle, and what it left out itself.
-    fn add_bundle(&mut self, path: &Path) -> Result<(), String> {
-        let bundle = Bundle::open(path).map_err(|e| e.to_string())?;
-        if let Some((_, record)) = omitted::read(&bundle).map_err(|e| e.to_string())? {
+    fn add_bundle(&mut self, path: &Path) -> Result<(), Cause> {
+        let bundle = Bundle::open(path)?;
+        if let Some((_, record)) = omitted::read(&bundle)? {
             for b in record.blobs {
                 if let Some(h) = self.add(&b.digest, b.size) {
                     h.earlier.extend(b.repositories);
@@ -96,7 +99,7 @@ impl Held {
                 }
             }
         }
-        let entries = read_entries(&bundle).map_err(|e| e.to_string())?;
+        let entries = read_entries(&bundle)?;
         for e in &entries.entries {
             let g = walk(&bundle, e);
             let repo = repository_of(&e.name);
@@ -115,8 +118,8 @@ impl Held {
     }
 
     /// Blobs an inventory of the target registry found.
-    fn add_inventory(&mut self, path: &Path) -> Result<(), String> {
-        let inv = Inventory::read(path).map_err(|e| e.to_string())?;
+    fn add_inventory(&mut self, path: &Path) -> Result<(), Cause> {
+        let inv = Inventory::read(path)?;
         for b in inv.blobs {
             if let Some(h) = self.add(&b.digest, b.size) {
                 h.targets.extend(b.repositories);

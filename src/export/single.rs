@@ -1,7 +1,7 @@
 //! `--platform` against a single manifest (not an index): its config names the platform.
 
 use super::plan::{Planner, PlatformAcc, Role};
-use super::ExportError;
+use super::{BlobProblem, ExportError};
 use crate::digest::VerifyingReader;
 use crate::manifest::{Checked, MAX_MANIFEST_SIZE};
 use crate::platform::Platform;
@@ -17,13 +17,16 @@ impl Planner<'_> {
         acc: &mut PlatformAcc,
     ) -> Result<(), ExportError> {
         let Some(c) = config else {
-            return Err(ExportError::Input(format!("{image} is a single manifest without a config, so it has no platform to match --platform against")));
+            return Err(ExportError::NoConfig {
+                image: image.into(),
+            });
         };
         if c.size > MAX_MANIFEST_SIZE {
-            return Err(ExportError::Input(format!(
-                "{image}: config {} is {} bytes, too large to read its platform",
-                c.digest, c.size
-            )));
+            return Err(ExportError::ConfigTooLarge {
+                image: image.into(),
+                digest: c.digest.clone(),
+                size: c.size,
+            });
         }
         let bytes = match self.memo.config(&c.digest) {
             Some(bytes) => bytes,
@@ -59,18 +62,14 @@ impl Planner<'_> {
             .map_err(|e| self.registry_err(image, e))?;
         let mut v = VerifyingReader::new(stream.reader, c.digest.clone(), c.size);
         let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut v, &mut bytes).map_err(|e| ExportError::Blob {
+        let blob = |problem: BlobProblem| ExportError::Blob {
             image: image.into(),
             digest: c.digest.clone(),
             registry: r.registry.clone(),
-            detail: e.to_string(),
-        })?;
-        v.finish().map_err(|e| ExportError::Blob {
-            image: image.into(),
-            digest: c.digest.clone(),
-            registry: r.registry.clone(),
-            detail: e.to_string(),
-        })?;
+            problem: problem.into(),
+        };
+        std::io::Read::read_to_end(&mut v, &mut bytes).map_err(|e| blob(BlobProblem::Read(e)))?;
+        v.finish().map_err(|e| blob(e.into()))?;
         Ok(bytes)
     }
 }

@@ -48,7 +48,7 @@ pub(super) fn check_output(out: &Output, split: Option<u64>) -> Result<OutputKin
             if kind == OutputKind::InPlace && split.is_some() {
                 return Err(crate::layout::LayoutError::OutputPath {
                     path: p.clone(),
-                    detail: "is a device or FIFO, not a regular file; --split-size writes part files beside it, which cannot be done there: write to a file name, or drop --split-size".into(),
+                    problem: crate::layout::OutputProblem::SplitInPlace,
                 }
                 .into());
             }

@@ -205,27 +205,26 @@ fn push_one(client: &Client, prepared: &[Prepared], put: &Put) -> Outcome {
     let p = &prepared[put.image];
     let image = &p.graph.recorded;
     let Some(bytes) = bytes_of(prepared, put) else {
-        return Outcome::Failed(ImportError::Bundle(format!(
-            "{image}: manifest {} not prepared",
-            put.digest
-        )));
+        return Outcome::Failed(ImportError::NotPrepared {
+            image: image.clone(),
+            digest: put.digest.clone(),
+        });
     };
     let t = target(&put.repo);
     match client.put_manifest(&t, &put.reference, &put.media_type, bytes) {
         Ok(r) => Outcome::Done {
             oci_subject: r.oci_subject,
         },
-        Err(RegistryError::ManifestRejected { detail, .. })
+        Err(RegistryError::ManifestRejected { answer, .. })
             if put.digest == p.root && !p.graph.absent.is_empty() =>
         {
-            let missing: Vec<&str> = p.graph.absent.values().map(String::as_str).collect();
             Outcome::Refused(SparseRefusal {
                 image: image.clone(),
                 target: p.target.name(),
-                digest: put.digest.to_string(),
-                missing: missing.join(", "),
+                digest: put.digest.clone(),
+                missing: p.graph.absent.values().cloned().collect(),
                 deliberate: p.graph.sparse.is_some(),
-                answer: detail,
+                answer,
             })
         }
         Err(e) => Outcome::Failed(registry_err(image, e)),

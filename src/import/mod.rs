@@ -1,6 +1,7 @@
 //! `ferry import`: check a bundle, map names one to one, push children first (DESIGN §4, §7).
 //! It uses `layout`, `registry` and `mapping`; it must not import `export`, `verify` or `inspect`.
 
+mod error;
 mod manifests;
 mod omitted;
 mod pipe;
@@ -18,13 +19,14 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::digest::Digest;
+use crate::error::Boxed;
 use crate::layout::reader::Bundle;
-use crate::layout::LayoutError;
+use crate::mapping::Mapper;
 pub use crate::mapping::MappingChoice;
-use crate::mapping::{Mapper, MappingError};
 use crate::progress::{human, Mode, Progress};
 use crate::reference::Reference;
 use crate::registry::{Client, RegistryError};
+pub use error::{ImportError, MissingLayer, Unnamed, Unserved};
 pub use plan::{read_plan, ImageGraph};
 pub use push::BlobStats;
 use push::BlobWork;
@@ -47,46 +49,6 @@ pub struct ImportOptions {
     pub jobs: usize,
     pub chunk_size: Option<u64>,
     pub progress: Mode,
-}
-
-/// Errors of an import; nothing is pushed after a check fails.
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error("{0}")]
-    Bundle(String),
-    #[error(transparent)]
-    Layout(#[from] LayoutError),
-    #[error("these index.json entries carry no repository name: {0}; name their repository with --name REPO (e.g. --name docker.io/library/alpine)")]
-    NeedsName(String),
-    #[error(transparent)]
-    Mapping(#[from] MappingError),
-    #[error("{image}: {cause}")]
-    Registry {
-        image: String,
-        cause: Box<RegistryError>,
-    },
-    #[error("{}", sparse::message(.0))]
-    Sparse(Vec<SparseRefusal>),
-    #[error("--no-overwrite: these tags already point at other content, nothing was pushed: {0}")]
-    Overwrite(String),
-    #[error("writing the mapping file {path}: {detail}")]
-    MappingFile { path: PathBuf, detail: String },
-    #[error("{0}")]
-    Omitted(String),
-    #[error("registry {registry} refused the first push into repository {repository} ({answer}): this registry needs the repository (or its project) created first, as Harbor (projects), ECR (repositories) and Nexus (hosted repositories) do not create them on push; create {repository} there, or choose a --to prefix that exists, and check that the credentials may push to it (in full: {cause})")]
-    CreateFirst {
-        registry: String,
-        repository: String,
-        /// The refusal in short: `NAME_UNKNOWN to POST`, `HTTP 403 to HEAD`.
-        answer: String,
-        cause: Box<RegistryError>,
-    },
-    #[error("registry {registry} accepted the push but does not serve what was pushed when read back, so the import did not succeed: {}", .missing.join("; "))]
-    ReadBack {
-        registry: String,
-        /// One entry per manifest or tag: `repo:tag: not found (HEAD 404)`, tags first.
-        missing: Vec<String>,
-    },
 }
 
 /// A tag that pointed elsewhere before the import.
@@ -144,7 +106,7 @@ impl ImportSummary {
 fn registry_err(image: &str, e: RegistryError) -> ImportError {
     ImportError::Registry {
         image: image.to_string(),
-        cause: Box::new(e),
+        cause: Boxed::new(e),
     }
 }
 
@@ -198,9 +160,13 @@ fn run(
     for g in graphs {
         let repo = targets
             .get(&g.reference.name())
-            .ok_or_else(|| ImportError::Bundle(format!("no target for {}", g.reference)))?;
-        let target = Reference::parse(repo)
-            .map_err(|e| ImportError::Bundle(format!("target {repo}: {e}")))?;
+            .ok_or_else(|| ImportError::NoTarget {
+                reference: g.reference.to_string(),
+            })?;
+        let target = Reference::parse(repo).map_err(|source| ImportError::Target {
+            repository: repo.clone(),
+            source,
+        })?;
         if g.sparse.is_none() && !g.absent.is_empty() {
             let absent: Vec<&str> = g.absent.values().map(String::as_str).collect();
             warnings.push(format!("{}: {} absent from the bundle, not recorded as deliberate by the tool that wrote it (no {}); --sparse {} applies", g.recorded, absent.join(", "), crate::layout::ANNOT_PLATFORMS, opts.sparse.name()));
@@ -325,11 +291,7 @@ fn check_tags(
         }
     }
     if no_overwrite && !moved.is_empty() {
-        let list: Vec<String> = moved
-            .iter()
-            .map(|m| format!("{} (now {})", m.reference, m.old))
-            .collect();
-        return Err(ImportError::Overwrite(list.join(", ")));
+        return Err(ImportError::Overwrite(moved));
     }
     Ok(moved)
 }
@@ -346,12 +308,12 @@ fn write_mapping(
     mapping: &BTreeMap<String, String>,
 ) -> Result<String, ImportError> {
     let path = mapping_path(opts);
-    let err = |detail: String| ImportError::MappingFile {
+    let err = |source: std::io::Error| ImportError::MappingFile {
         path: path.clone(),
-        detail,
+        source,
     };
-    let mut bytes = serde_json::to_vec_pretty(mapping).map_err(|e| err(e.to_string()))?;
+    let mut bytes = serde_json::to_vec_pretty(mapping).map_err(|e| err(e.into()))?;
     bytes.push(b'\n');
-    crate::layout::writer::write_atomically(&path, &bytes).map_err(|e| err(e.to_string()))?;
+    crate::layout::writer::write_atomically(&path, &bytes).map_err(err)?;
     Ok(path.display().to_string())
 }

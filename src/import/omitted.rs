@@ -7,12 +7,12 @@
 use std::collections::BTreeMap;
 
 use super::push::{target, BlobStats};
+use super::MissingLayer;
 use super::{registry_err, ImportError, Prepared};
 use crate::digest::Digest;
 use crate::layout::omitted::{self, OmittedRecord};
 use crate::layout::reader::Bundle;
 use crate::mapping::Mapper;
-use crate::progress::human;
 use crate::reference::Reference;
 use crate::registry::{Client, RegistryError, Target};
 
@@ -31,7 +31,7 @@ struct Need {
 struct Outcome {
     mounts: Vec<(Digest, Reference, Reference)>,
     existing: usize,
-    missing: Vec<String>,
+    missing: Vec<MissingLayer>,
 }
 
 /// Mounts to make once every check passed.
@@ -127,12 +127,12 @@ fn check_one(client: &Client, n: &Need) -> Result<Outcome, ImportError> {
     for (repo, image) in lack {
         match &from {
             Some(f) => out.mounts.push((n.digest.clone(), repo.clone(), f.clone())),
-            None => out.missing.push(format!(
-                "{image}: layer {} ({}) is not in {}",
-                n.digest,
-                human(n.size),
-                repo.name()
-            )),
+            None => out.missing.push(MissingLayer {
+                image: image.clone(),
+                digest: n.digest.clone(),
+                size: n.size,
+                repository: repo.name(),
+            }),
         }
     }
     Ok(out)
@@ -147,21 +147,15 @@ pub(super) fn check(
     prepared: &[Prepared],
     jobs: usize,
 ) -> Result<Mounts, ImportError> {
-    let Some((_, record)) =
-        omitted::read(bundle).map_err(|e| ImportError::Bundle(e.to_string()))?
-    else {
+    let Some((_, record)) = omitted::read(bundle)? else {
         return Ok(Mounts::default());
     };
     let needs = needs(prepared, &record, mapper);
     let outcomes = crate::pool::try_map(&needs, jobs, |n| check_one(client, n))?;
-    let mut missing: Vec<String> = outcomes.iter().flat_map(|o| o.missing.clone()).collect();
-    missing.sort();
+    let mut missing: Vec<MissingLayer> = outcomes.iter().flat_map(|o| o.missing.clone()).collect();
+    missing.sort_by_key(ToString::to_string);
     if !missing.is_empty() {
-        return Err(ImportError::Omitted(format!(
-            "this differential bundle left out layers that the target registry does not have where its images need them (blob presence is per repository), so nothing was pushed; missing ({}):\n  {}\nImport the bundle it was made against (ferry export --since) first, or export these images again without --since",
-            missing.len(),
-            missing.join("\n  ")
-        )));
+        return Err(ImportError::OmittedMissing(missing));
     }
     Ok(Mounts {
         existing: outcomes.iter().map(|o| o.existing).sum(),
@@ -175,10 +169,11 @@ pub(super) fn mount(client: &Client, m: &Mounts, jobs: usize) -> Result<BlobStat
         let image = format!("omitted layer {d} → {}", into.name());
         match client.mount_blob(&target(into), d, &from.repository) {
             Ok(true) => Ok(()),
-            Ok(false) => Err(ImportError::Omitted(format!(
-                "{image}: the registry did not mount it from {} (it answered with an upload session instead); the bundle does not hold this layer, so it cannot be uploaded: import the bundle it was made against (ferry export --since) first",
-                from.name()
-            ))),
+            Ok(false) => Err(ImportError::NotMounted {
+                digest: d.clone(),
+                into: into.name(),
+                from: from.name(),
+            }),
             Err(e) => Err(registry_err(&image, e)),
         }
     })?;

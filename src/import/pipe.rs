@@ -11,14 +11,22 @@ use super::{run, ImportError, ImportOptions, ImportSummary};
 use crate::digest::Digest;
 use crate::layout::gz::blob_digest;
 use crate::layout::reader::{regular_member, Bundle};
-use crate::layout::{LayoutError, INDEX_FILE, OCI_LAYOUT_FILE};
+use crate::layout::{Damage, LayoutError, Reading, INDEX_FILE, OCI_LAYOUT_FILE};
 use crate::manifest::MAX_MANIFEST_SIZE;
 use crate::registry::Client;
 
-fn corrupt(detail: String) -> ImportError {
+fn corrupt(damage: Damage) -> ImportError {
     ImportError::Layout(LayoutError::Corrupt {
         path: "-".into(),
-        detail,
+        damage,
+    })
+}
+
+fn unreadable(reading: Reading, source: std::io::Error) -> ImportError {
+    ImportError::Layout(LayoutError::Unreadable {
+        path: "-".into(),
+        reading,
+        source,
     })
 }
 
@@ -43,12 +51,13 @@ fn read_all(name: &str, r: &mut dyn Read, size: u64) -> Result<Vec<u8>, ImportEr
     let mut buf = Vec::with_capacity(size as usize);
     r.take(size)
         .read_to_end(&mut buf)
-        .map_err(|e| corrupt(format!("reading {name} from the pipe: {e} (truncated?)")))?;
+        .map_err(|e| unreadable(Reading::StreamMember(name.to_string()), e))?;
     if buf.len() as u64 != size {
-        return Err(corrupt(format!(
-            "{name} ended after {} of {size} bytes: the stream is truncated",
-            buf.len()
-        )));
+        return Err(corrupt(Damage::StreamShort {
+            member: name.to_string(),
+            got: buf.len() as u64,
+            size,
+        }));
     }
     Ok(buf)
 }
@@ -60,22 +69,18 @@ pub fn import_stream<R: Read>(
     input: R,
 ) -> Result<ImportSummary, ImportError> {
     let mut ar = tar::Archive::new(input);
-    let mut entries = ar
-        .entries()
-        .map_err(|e| corrupt(format!("not a tar stream: {e}")))?;
+    let mut entries = ar.entries().map_err(|e| unreadable(Reading::Stream, e))?;
     let mut small: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     let mut first = First::None;
     for entry in entries.by_ref() {
-        let mut entry = entry.map_err(|e| corrupt(format!("not a readable tar stream ({e})")))?;
+        let mut entry = entry.map_err(|e| unreadable(Reading::StreamMembers, e))?;
         let Some(name) = regular_member(&entry)? else {
             continue;
         };
         let size = entry.size();
         if name == INDEX_FILE || name == OCI_LAYOUT_FILE {
             if size > MAX_MANIFEST_SIZE {
-                return Err(corrupt(format!(
-                    "{name} is {size} bytes, over the 4 MiB limit"
-                )));
+                return Err(corrupt(Damage::StreamTooLarge { member: name, size }));
             }
             small.insert(name.clone(), read_all(&name, &mut entry, size)?);
             continue;
@@ -84,7 +89,7 @@ pub fn import_stream<R: Read>(
             continue;
         };
         if !small.contains_key(INDEX_FILE) {
-            return Err(corrupt(format!("{name} came before index.json: a pipe can only be imported when index.json comes first (ferry's own bundles); save the stream to a file and import that")));
+            return Err(corrupt(Damage::BeforeIndex { member: name }));
         }
         if size > MAX_MANIFEST_SIZE {
             first = First::Entry(d, Box::new(entry));
@@ -124,7 +129,7 @@ pub fn import_stream<R: Read>(
             First::Entry(d, mut e) => streamed.offer(client, chunk, progress, &d, &mut e)?,
         }
         for entry in entries.by_ref() {
-            let mut entry = entry.map_err(|e| corrupt(format!("the stream broke off ({e}); nothing that needs the rest was tagged: run the import again")))?;
+            let mut entry = entry.map_err(|e| unreadable(Reading::StreamRest, e))?;
             let Some(name) = regular_member(&entry)? else {
                 continue;
             };

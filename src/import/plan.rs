@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::ImportError;
+use super::{ImportError, Unnamed};
 use crate::digest::Digest;
 use crate::layout::foreign::foreign_subject;
 use crate::layout::reader::Bundle;
@@ -49,7 +49,11 @@ struct IndexFile {
 }
 
 fn missing(image: &str, what: &str, d: &Digest) -> ImportError {
-    ImportError::Bundle(format!("{image}: {what} {d} is not in the bundle (member {} missing); the bundle is incomplete: export it again", d.layout_path()))
+    ImportError::Missing {
+        image: image.into(),
+        what: what.into(),
+        digest: d.clone(),
+    }
 }
 
 /// Names an entry by DESIGN §2's order: containerd name, full `ref.name`, else `--name`.
@@ -59,15 +63,18 @@ fn entry_reference(
 ) -> Result<Option<(String, Reference)>, ImportError> {
     let a = &e.descriptor.annotations;
     if let Some(n) = a.get(ANNOT_CONTAINERD_NAME) {
-        let r = Reference::parse(n)
-            .map_err(|err| ImportError::Bundle(format!("index.json entry {}: {err}", e.digest)))?;
+        let r = Reference::parse(n).map_err(|source| ImportError::EntryName {
+            digest: e.digest.clone(),
+            source,
+        })?;
         return Ok(Some((n.clone(), r)));
     }
     let ref_name = a.get(ANNOT_REF_NAME);
     if let Some(n) = ref_name {
         if n.split('/').next().is_some_and(is_registry_host) && n.contains('/') {
-            let r = Reference::parse(n).map_err(|err| {
-                ImportError::Bundle(format!("index.json entry {}: {err}", e.digest))
+            let r = Reference::parse(n).map_err(|source| ImportError::EntryName {
+                digest: e.digest.clone(),
+                source,
             })?;
             return Ok(Some((n.clone(), r)));
         }
@@ -77,26 +84,26 @@ fn entry_reference(
         Some(tag) => format!("{repo}:{tag}"),
         None => format!("{repo}@{}", e.digest),
     };
-    let r = Reference::parse(&full).map_err(|err| {
-        ImportError::Bundle(format!("--name {repo} with entry {}: {err}", e.digest))
+    let r = Reference::parse(&full).map_err(|source| ImportError::NameEntry {
+        repository: repo.into(),
+        digest: e.digest.clone(),
+        source,
     })?;
     Ok(Some((r.to_string(), r)))
 }
 
 /// Reads `index.json` and walks every entry.
 pub fn read_plan(bundle: &Bundle, name: Option<&str>) -> Result<Vec<ImageGraph>, ImportError> {
-    let idx: IndexFile = serde_json::from_slice(bundle.index_json())
-        .map_err(|e| ImportError::Bundle(format!("index.json is not a valid OCI index: {e}")))?;
+    let idx: IndexFile = serde_json::from_slice(bundle.index_json()).map_err(ImportError::Index)?;
     let index_digest = Digest::sha256_of(bundle.index_json());
-    let left_out = crate::layout::omitted::read(bundle)
-        .map_err(|e| ImportError::Bundle(e.to_string()))?
+    let left_out = crate::layout::omitted::read(bundle)?
         .map(|(_, r)| r.sizes())
         .unwrap_or_default();
     let mut unnamed = Vec::new();
     let mut graphs: Vec<ImageGraph> = Vec::new();
     for desc in idx.manifests {
         let e = crate::manifest::check_descriptor(&index_digest, desc)
-            .map_err(|err| ImportError::Bundle(format!("index.json: {err}")))?;
+            .map_err(ImportError::IndexEntry)?;
         let Some((recorded, reference)) = entry_reference(&e, name)? else {
             let tag = e
                 .descriptor
@@ -104,22 +111,26 @@ pub fn read_plan(bundle: &Bundle, name: Option<&str>) -> Result<Vec<ImageGraph>,
                 .get(ANNOT_REF_NAME)
                 .cloned()
                 .unwrap_or_default();
-            unnamed.push(format!("{} (ref.name {tag:?})", e.digest));
+            unnamed.push(Unnamed {
+                digest: e.digest.clone(),
+                tag,
+            });
             continue;
         };
         if let Some(prev) = graphs.iter().find(|g| g.recorded == recorded) {
             if prev.root.digest != e.digest {
-                return Err(ImportError::Bundle(format!(
-                    "index.json names {recorded} twice, with different digests ({} and {})",
-                    prev.root.digest, e.digest
-                )));
+                return Err(ImportError::NamedTwice {
+                    recorded,
+                    first: prev.root.digest.clone(),
+                    second: e.digest.clone(),
+                });
             }
             continue;
         }
         graphs.push(walk_entry(bundle, &e, recorded, reference, &left_out)?);
     }
     if !unnamed.is_empty() {
-        return Err(ImportError::NeedsName(unnamed.join(", ")));
+        return Err(ImportError::NeedsName(unnamed));
     }
     check_subjects(&graphs)?;
     Ok(graphs)
@@ -131,7 +142,7 @@ fn check_subjects(graphs: &[ImageGraph]) -> Result<(), ImportError> {
         .iter()
         .filter_map(|g| Some((&g.root.digest, g.recorded.as_str(), g.subject.as_ref()?)));
     match crate::layout::subject_cycle(links) {
-        Some(cycle) => Err(ImportError::Bundle(format!("index.json: {ANNOT_SUBJECT} annotations form a cycle: {cycle}; an artifact cannot be attached to itself, even through others"))),
+        Some(cycle) => Err(ImportError::SubjectCycle { cycle }),
         None => Ok(()),
     }
 }
@@ -144,20 +155,22 @@ fn walk_entry(
     left_out: &BTreeMap<Digest, u64>,
 ) -> Result<ImageGraph, ImportError> {
     let a = &e.descriptor.annotations;
-    let sparse =
-        match a.get(ANNOT_PLATFORMS) {
-            Some(list) => Some(kept_platforms(list).map_err(|err| {
-                ImportError::Bundle(format!("{recorded}: {ANNOT_PLATFORMS}: {err}"))
-            })?),
-            None => None,
-        };
-    let subject =
-        match a.get(ANNOT_SUBJECT) {
-            Some(s) => Some(Digest::parse(s).map_err(|err| {
-                ImportError::Bundle(format!("{recorded}: {ANNOT_SUBJECT}: {err}"))
-            })?),
-            None => None,
-        };
+    let sparse = match a.get(ANNOT_PLATFORMS) {
+        Some(list) => Some(
+            kept_platforms(list).map_err(|source| ImportError::Platforms {
+                image: recorded.clone(),
+                source,
+            })?,
+        ),
+        None => None,
+    };
+    let subject = match a.get(ANNOT_SUBJECT) {
+        Some(s) => Some(Digest::parse(s).map_err(|source| ImportError::Subject {
+            image: recorded.clone(),
+            source,
+        })?),
+        None => None,
+    };
     let root = read_manifest(bundle, &recorded, e)?
         .ok_or_else(|| missing(&recorded, "manifest", &e.digest))?;
     // A referrer in a layout another tool wrote: attached by its own `subject` or a fallback
@@ -190,21 +203,22 @@ fn read_manifest(
     c: &Checked,
 ) -> Result<Option<RawManifest>, ImportError> {
     if c.size > MAX_MANIFEST_SIZE {
-        return Err(ImportError::Bundle(format!(
-            "{image}: manifest {} is {} bytes, over the 4 MiB limit",
-            c.digest, c.size
-        )));
+        return Err(ImportError::ManifestTooLarge {
+            image: image.into(),
+            digest: c.digest.clone(),
+            size: c.size,
+        });
     }
     let Some(bytes) = bundle.read_blob_verified(&c.digest, MAX_MANIFEST_SIZE)? else {
         return Ok(None);
     };
     if bytes.len() as u64 != c.size {
-        return Err(ImportError::Bundle(format!(
-            "{image}: {} is {} bytes, but its descriptor says {}",
-            c.digest.layout_path(),
-            bytes.len(),
-            c.size
-        )));
+        return Err(ImportError::SizeMismatch {
+            image: image.into(),
+            digest: c.digest.clone(),
+            actual: bytes.len() as u64,
+            expected: c.size,
+        });
     }
     Ok(Some(RawManifest::new(
         bytes,
@@ -229,12 +243,12 @@ impl Visit<Bundle> for Strict<'_> {
         let (bundle, image) = (self.bundle, self.g.recorded.clone());
         let (c, m) = (node.descriptor, node.manifest);
         if m.bytes.len() as u64 != c.size {
-            return Err(ImportError::Bundle(format!(
-                "{image}: {} is {} bytes, but its descriptor says {}",
-                c.digest.layout_path(),
-                m.bytes.len(),
-                c.size
-            )));
+            return Err(ImportError::SizeMismatch {
+                image,
+                digest: c.digest.clone(),
+                actual: m.bytes.len() as u64,
+                expected: c.size,
+            });
         }
         let (config, layers) = match parsed {
             Parsed::Index { manifests } => {
@@ -258,19 +272,23 @@ impl Visit<Bundle> for Strict<'_> {
                 // they stream to the registry.
                 None if bundle.is_deferred() && !is_config => Some(c.size),
                 None if bundle.is_deferred() => {
-                    return Err(ImportError::Bundle(format!("{image}: config {} did not come before the layers; this stream is not in ferry's member order: save it to a file and import that", c.digest)));
+                    return Err(ImportError::ConfigOrder {
+                        image,
+                        digest: c.digest.clone(),
+                    });
                 }
                 s => s,
             };
             let what = if is_config { "config" } else { "layer" };
             let size = size.ok_or_else(|| missing(&image, what, &c.digest))?;
             if size != c.size {
-                return Err(ImportError::Bundle(format!(
-                    "{image}: {} is {size} bytes, but the manifest {} says {}",
-                    c.digest.layout_path(),
-                    m.digest,
-                    c.size
-                )));
+                return Err(ImportError::BlobSize {
+                    image,
+                    digest: c.digest.clone(),
+                    manifest: m.digest.clone(),
+                    actual: size,
+                    expected: c.size,
+                });
             }
             self.g.blobs.insert(c.digest.clone(), c.size);
         }
@@ -279,11 +297,12 @@ impl Visit<Bundle> for Strict<'_> {
                 let bytes = bundle
                     .read_blob_verified(&c.digest, MAX_CONFIG_READ)?
                     .unwrap_or_default();
-                serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|e| {
-                    ImportError::Bundle(format!(
-                        "{image}: config {} is not valid JSON: {e}",
-                        c.digest
-                    ))
+                serde_json::from_slice::<serde_json::Value>(&bytes).map_err(|source| {
+                    ImportError::ConfigJson {
+                        image: image.clone(),
+                        digest: c.digest.clone(),
+                        source,
+                    }
                 })?;
             }
         }
@@ -336,11 +355,15 @@ impl Visit<Bundle> for Strict<'_> {
         let image = &self.g.recorded;
         Err(match why {
             Failure::Source(e) => e.into(),
-            Failure::Parse(e) => ImportError::Bundle(format!("{image}: {e}")),
-            Failure::TooDeep => ImportError::Bundle(format!(
-                "{image}: manifest {} is nested more than {MAX_DEPTH} indexes deep, deeper than ferry exports or reads",
-                c.digest
-            )),
+            Failure::Parse(source) => ImportError::Manifest {
+                image: image.clone(),
+                source,
+            },
+            Failure::TooDeep => ImportError::TooDeep {
+                image: image.clone(),
+                digest: c.digest.clone(),
+                limit: MAX_DEPTH,
+            },
         })
     }
 }

@@ -66,7 +66,7 @@ fn wrap(w: &BlobWork, repo: &Reference, e: RegistryError) -> ImportError {
             w.location,
             repo.name()
         ),
-        cause: Box::new(e),
+        cause: e.into(),
     }
 }
 
@@ -153,9 +153,7 @@ pub fn push_blobs(
         || (),
         |_, w, _| {
             let mut open = || -> std::io::Result<Box<dyn Read>> {
-                let r = bundle
-                    .open_blob(&w.digest)
-                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+                let r = bundle.open_blob(&w.digest).map_err(std::io::Error::other)?;
                 Ok(Box::new(Counting { inner: r, progress }))
             };
             place_blob(client, w, chunk, &mut open, true, &answered)
@@ -216,12 +214,13 @@ impl<'w> Streamed<'w> {
     }
 
     /// The counts, once every wanted blob came by; else the first one that did not.
-    pub fn finish(self, what: &str) -> Result<BlobStats, ImportError> {
+    pub fn finish(self, what: &'static str) -> Result<BlobStats, ImportError> {
         if let Some(w) = self.work.iter().find(|w| !self.done.contains(&w.digest)) {
-            return Err(ImportError::Bundle(format!(
-                "{}: blob {} was not found in {what}; nothing that needs it was tagged",
-                w.image, w.digest
-            )));
+            return Err(ImportError::NotStreamed {
+                image: w.image.clone(),
+                digest: w.digest.clone(),
+                pass: what,
+            });
         }
         Ok(self.stats.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
@@ -236,7 +235,7 @@ pub fn push_blobs_streaming(
     progress: &Progress,
 ) -> Result<BlobStats, ImportError> {
     let Some(gz) = bundle.gz() else {
-        return Err(ImportError::Bundle("not a streaming bundle".into()));
+        return Err(ImportError::NotStreaming);
     };
     let mut streamed = Streamed::new(work);
     let mut failure: Option<ImportError> = None;
@@ -245,7 +244,7 @@ pub fn push_blobs_streaming(
             .offer(client, chunk, progress, d, reader)
             .map_err(|e| {
                 failure = Some(e);
-                crate::layout::LayoutError::Output("stopped".into())
+                crate::layout::LayoutError::Stopped
             })
     });
     if let Some(e) = failure {

@@ -5,7 +5,7 @@
 
 use super::manifests::plan;
 use super::push::target;
-use super::{registry_err, ImportError, Prepared};
+use super::{registry_err, ImportError, Prepared, Unserved};
 use crate::digest::Digest;
 use crate::manifest::OCI_INDEX;
 use crate::reference::Reference;
@@ -82,15 +82,11 @@ pub(super) fn read_back(
     for (p, a) in items.iter().zip(answers) {
         match a? {
             Some(d) if d == p.digest => {}
-            Some(d) => missing.push(format!(
-                "{} serves {d}, not the {} pushed",
-                p.name(),
-                p.digest
-            )),
-            None => missing.push(format!(
-                "{} is not found (HEAD answered 404) though its PUT was accepted",
-                p.name()
-            )),
+            served => missing.push(Unserved {
+                name: p.name(),
+                pushed: p.digest.clone(),
+                served,
+            }),
         }
     }
     let Some(first) = items.first().filter(|_| !missing.is_empty()) else {
@@ -98,11 +94,9 @@ pub(super) fn read_back(
     };
     let more = missing.len().saturating_sub(LISTED);
     missing.truncate(LISTED);
-    if more > 0 {
-        missing.push(format!("and {more} more"));
-    }
     Err(ImportError::ReadBack {
         registry: first.repo.registry.clone(),
         missing,
+        more,
     })
 }

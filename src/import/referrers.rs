@@ -64,7 +64,7 @@ pub fn update_fallback_tags(
         let tag = repo.with_tag(&subject.as_tag());
         let err = |e: RegistryError| ImportError::Registry {
             image: format!("referrers fallback tag {tag}"),
-            cause: Box::new(e),
+            cause: e.into(),
         };
         let existing = match client.head_manifest(&tag).map_err(err)? {
             Some(_) => Some(client.get_manifest(&tag).map_err(err)?.bytes),

@@ -35,19 +35,17 @@ impl Answered {
 
 /// The registry's refusal, when it looks like "this repository does not exist".
 fn refusal(e: &RegistryError) -> Option<String> {
-    let (status, codes, method) = match e {
+    let (status, answer, method) = match e {
         RegistryError::PushRefused {
             status,
-            codes,
+            answer,
             method,
             ..
-        } => (*status, codes, method.as_str()),
-        RegistryError::ManifestRejected { status, codes, .. } => (*status, codes, "PUT"),
+        } => (*status, answer, method.as_str()),
+        RegistryError::ManifestRejected { status, answer, .. } => (*status, answer, "PUT"),
         _ => return None,
     };
-    let named = codes
-        .iter()
-        .find(|c| CREATE_FIRST_CODES.contains(&c.as_str()));
+    let named = answer.codes().find(|c| CREATE_FIRST_CODES.contains(c));
     match named {
         Some(code) => Some(format!("{code} to {method}")),
         None if status == 403 => Some(format!("HTTP 403 to {method}")),
@@ -66,7 +64,7 @@ pub(super) fn first_push(
             registry: repo.registry.clone(),
             repository: repo.repository.clone(),
             answer,
-            cause: Box::new(e),
+            cause: e.into(),
         }),
         _ => Err(e),
     }

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::{ImageGraph, ImportError, Prepared};
 use crate::digest::Digest;
 use crate::reference::Reference;
+use crate::registry::Answer;
 
 /// What to do with an index whose platforms were left out on purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -70,8 +71,7 @@ fn strip_index(
     absent: &BTreeMap<Digest, String>,
     rewritten: &BTreeMap<Digest, (Digest, u64)>,
 ) -> Result<Option<Vec<u8>>, ImportError> {
-    let mut v: Value = serde_json::from_slice(bytes)
-        .map_err(|e| ImportError::Bundle(format!("index is not JSON: {e}")))?;
+    let mut v: Value = serde_json::from_slice(bytes).map_err(ImportError::IndexJson)?;
     let Some(list) = v.get_mut("manifests").and_then(Value::as_array_mut) else {
         return Ok(None);
     };
@@ -95,7 +95,7 @@ fn strip_index(
     }
     serde_json::to_vec(&v)
         .map(Some)
-        .map_err(|e| ImportError::Bundle(e.to_string()))
+        .map_err(ImportError::IndexJson)
 }
 
 /// A sparse index the target registry would not take under `--sparse keep` (DESIGN §7).
@@ -103,14 +103,14 @@ fn strip_index(
 pub struct SparseRefusal {
     pub image: String,
     pub target: String,
-    pub digest: String,
+    pub digest: Digest,
     /// The platforms absent from the bundle.
-    pub missing: String,
+    pub missing: Vec<String>,
     /// Whether the bundle recorded them as left out on purpose (`io.ferry.platforms`); a
     /// foreign bundle (`ctr images export`) does not.
     pub deliberate: bool,
     /// The registry's answer.
-    pub answer: String,
+    pub answer: Answer,
 }
 
 /// The one error for every refused sparse index, with the ways out.
@@ -125,7 +125,11 @@ pub(super) fn message(refused: &[SparseRefusal]) -> String {
             };
             format!(
                 "{}: {} refused the sparse index {} (platforms {} {why}): {}",
-                r.image, r.target, r.digest, r.missing, r.answer
+                r.image,
+                r.target,
+                r.digest,
+                r.missing.join(", "),
+                r.answer
             )
         })
         .collect();

@@ -15,10 +15,13 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
+use crate::error::Boxed;
 use crate::image_list::ListError;
 use crate::import::ImportError;
 use crate::layout::{parts, LayoutError};
+use crate::manifest::ManifestError;
 use crate::mapping::{Mapper, MappingChoice, MappingError};
+use crate::reference::ReferenceError;
 use crate::registry::{Client, RegistryError};
 use walk::{from_bundle, from_list};
 
@@ -68,15 +71,53 @@ pub enum InventoryError {
     Mapping(#[from] MappingError),
     #[error(transparent)]
     List(#[from] ListError),
-    #[error("{image}: {cause}")]
+    #[error("{image}")]
     Registry {
         image: String,
-        cause: Box<RegistryError>,
+        #[source]
+        cause: Boxed<RegistryError>,
     },
-    #[error("{0}")]
-    Input(String),
-    #[error("inventory {path}: {detail}")]
-    File { path: PathBuf, detail: String },
+    /// A relocated reference the mapping made that does not parse.
+    #[error("target {relocated}")]
+    Target {
+        relocated: String,
+        source: ReferenceError,
+    },
+    /// A line of an image list that is not a reference.
+    #[error("{}", path.display())]
+    ListEntry {
+        path: PathBuf,
+        source: ReferenceError,
+    },
+    #[error("{image}")]
+    Manifest {
+        image: String,
+        source: ManifestError,
+    },
+    #[error("{image}: index {digest} in {repository} is nested more than {limit} levels deep")]
+    TooDeep {
+        image: String,
+        digest: Digest,
+        repository: String,
+        limit: usize,
+    },
+    #[error("inventory {}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("inventory {}: not a ferry inventory ({MEDIA_TYPE})", path.display())]
+    NotAnInventory {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("inventory {}: mediaType is {found:?}, expected {MEDIA_TYPE}", path.display())]
+    MediaType { path: PathBuf, found: String },
+    #[error("inventory {}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What to take the inventory of.
@@ -104,7 +145,7 @@ pub struct InventoryOptions {
 pub(crate) fn registry_err(image: &str, e: RegistryError) -> InventoryError {
     InventoryError::Registry {
         image: image.to_string(),
-        cause: Box::new(e),
+        cause: Boxed::new(e),
     }
 }
 
@@ -155,18 +196,20 @@ pub fn inventory(client: &Client, opts: &InventoryOptions) -> Result<Inventory, 
 impl Inventory {
     /// Reads and checks an inventory file.
     pub fn read(path: &Path) -> Result<Inventory, InventoryError> {
-        let err = |detail: String| InventoryError::File {
+        let bytes = std::fs::read(path).map_err(|source| InventoryError::Read {
             path: path.to_path_buf(),
-            detail,
-        };
-        let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-        let inv: Inventory = serde_json::from_slice(&bytes)
-            .map_err(|e| err(format!("not a ferry inventory ({MEDIA_TYPE}): {e}")))?;
+            source,
+        })?;
+        let inv: Inventory =
+            serde_json::from_slice(&bytes).map_err(|source| InventoryError::NotAnInventory {
+                path: path.to_path_buf(),
+                source,
+            })?;
         if inv.media_type != MEDIA_TYPE {
-            return Err(err(format!(
-                "mediaType is {:?}, expected {MEDIA_TYPE}",
-                inv.media_type
-            )));
+            return Err(InventoryError::MediaType {
+                path: path.to_path_buf(),
+                found: inv.media_type,
+            });
         }
         Ok(inv)
     }
@@ -180,9 +223,9 @@ impl Inventory {
 
     /// Writes to `path` through a temporary file beside it, so a reader never sees half.
     pub fn write(&self, path: &Path) -> Result<(), InventoryError> {
-        let err = |e: std::io::Error| InventoryError::File {
+        let err = |source| InventoryError::Write {
             path: path.to_path_buf(),
-            detail: e.to_string(),
+            source,
         };
         crate::layout::writer::write_atomically(path, &self.to_bytes()).map_err(err)
     }

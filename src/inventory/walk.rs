@@ -17,8 +17,10 @@ use crate::registry::{Client, RegistryError, Repository};
 use crate::walk::{Failure, Node, Visit};
 
 fn target_of(relocated: &str) -> Result<Reference, InventoryError> {
-    Reference::parse(relocated)
-        .map_err(|e| InventoryError::Input(format!("target {relocated}: {e}")))
+    Reference::parse(relocated).map_err(|source| InventoryError::Target {
+        relocated: relocated.into(),
+        source,
+    })
 }
 
 /// HEADs every config and layer of every image in its target repository.
@@ -83,7 +85,10 @@ pub(super) fn from_list(
     let mut refs: Vec<(String, Reference)> = Vec::new();
     for s in read_list(path)? {
         let r = Reference::parse(&s)
-            .map_err(|e| InventoryError::Input(format!("{}: {e}", path.display())))?
+            .map_err(|source| InventoryError::ListEntry {
+                path: path.to_path_buf(),
+                source,
+            })?
             .with_default_tag();
         if !refs.iter().any(|(_, x)| *x == r) {
             refs.push((r.to_string(), r));
@@ -99,7 +104,7 @@ pub(super) fn from_list(
                 walk_remote(client, &t, name, root, &mut blobs)?;
                 true
             }
-            Err(RegistryError::NotFound { .. }) => false,
+            Err(RegistryError::ManifestNotFound { .. }) => false,
             Err(e) => return Err(registry_err(name, e)),
         };
         let image = InventoryImage {
@@ -176,13 +181,16 @@ impl Visit<Repository<'_>> for Blobs<'_> {
     ) -> Result<(), InventoryError> {
         Err(match why {
             Failure::Source(e) => registry_err(self.image, e),
-            Failure::Parse(e) => InventoryError::Input(format!("{}: {e}", self.image)),
-            Failure::TooDeep => InventoryError::Input(format!(
-                "{}: index {} in {} is nested more than {MAX_DEPTH} levels deep",
-                self.image,
-                c.digest,
-                self.repo.name()
-            )),
+            Failure::Parse(source) => InventoryError::Manifest {
+                image: self.image.into(),
+                source,
+            },
+            Failure::TooDeep => InventoryError::TooDeep {
+                image: self.image.into(),
+                digest: c.digest.clone(),
+                repository: self.repo.name(),
+                limit: MAX_DEPTH,
+            },
         })
     }
 }

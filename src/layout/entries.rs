@@ -11,6 +11,7 @@ use super::reader::Bundle;
 use super::sparse::kept_platforms;
 use super::{ANNOT_CONTAINERD_NAME, ANNOT_PLATFORMS, ANNOT_REF_NAME, ANNOT_SUBJECT};
 use crate::digest::Digest;
+use crate::error::Chain;
 use crate::manifest::{check_descriptor, Checked, Descriptor, Parsed, RawManifest};
 use crate::manifest::{MAX_MANIFEST_SIZE, OCI_INDEX};
 use crate::platform::Platform;
@@ -18,8 +19,12 @@ use crate::platform::Platform;
 /// `index.json` cannot be read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
-    #[error("index.json is not a valid OCI image index: {0}")]
-    Index(String),
+    #[error("index.json is not a valid OCI image index")]
+    Json(#[source] serde_json::Error),
+    #[error("index.json is not a valid OCI image index: it is not a JSON object")]
+    NotAnObject,
+    #[error("index.json is not a valid OCI image index: it has no \"manifests\" array")]
+    NoManifests,
 }
 
 /// One `index.json` entry with the annotations ferry reads.
@@ -64,10 +69,8 @@ pub struct Entries {
 /// Reads `index.json`: an error when it is not an index at all, problems for bad parts.
 pub fn read_entries(bundle: &Bundle) -> Result<Entries, GraphError> {
     let raw = bundle.index_json();
-    let v: Value = serde_json::from_slice(raw).map_err(|e| GraphError::Index(e.to_string()))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| GraphError::Index("it is not a JSON object".into()))?;
+    let v: Value = serde_json::from_slice(raw).map_err(GraphError::Json)?;
+    let obj = v.as_object().ok_or(GraphError::NotAnObject)?;
     let mut out = Entries::default();
     let omitted = std::sync::Arc::new(super::omitted::sizes_or_problem(bundle, &mut out.problems));
     match obj.get("schemaVersion") {
@@ -93,10 +96,10 @@ pub fn read_entries(bundle: &Bundle) -> Result<Entries, GraphError> {
     let manifests = obj
         .get("manifests")
         .and_then(Value::as_array)
-        .ok_or_else(|| GraphError::Index("it has no \"manifests\" array".into()))?;
+        .ok_or(GraphError::NoManifests)?;
     let index_digest = Digest::sha256_of(raw);
     for (position, m) in manifests.iter().enumerate() {
-        let bad = |e: &dyn std::fmt::Display| format!("index.json entry {position}: {e}");
+        let bad = |e: &dyn std::error::Error| format!("index.json entry {position}: {}", Chain(e));
         let desc: Descriptor = match serde_json::from_value(m.clone()) {
             Ok(d) => d,
             Err(e) => {

@@ -9,6 +9,7 @@ use super::reader::Bundle;
 use super::sparse::deliberately_absent;
 use super::MAX_DEPTH;
 use crate::digest::Digest;
+use crate::error::Chain;
 use crate::manifest::{Checked, Parsed};
 use crate::platform::Platform;
 use crate::walk::{Failure, Source, Visit};
@@ -97,8 +98,12 @@ pub fn walk(bundle: &Bundle, entry: &Entry) -> Graph {
         }
         Err(e) => {
             v.record_present(root);
-            v.g.problems
-                .push(format!("{}: manifest {}: {e}", v.g.image, root.digest));
+            v.g.problems.push(format!(
+                "{}: manifest {}: {}",
+                v.g.image,
+                root.digest,
+                Chain(&e)
+            ));
         }
     }
     v.g
@@ -149,7 +154,7 @@ impl Lenient<'_> {
                 self.g.omitted.insert(b.digest.clone(), b.size);
             }
             Ok(None) => self.g.problems.push(missing(image, role.name(), &b.digest)),
-            Err(e) => self.g.problems.push(format!("{image}: {e}")),
+            Err(e) => self.g.problems.push(format!("{image}: {}", Chain(&e))),
         }
     }
 }
@@ -257,8 +262,8 @@ impl Visit<Bundle> for Lenient<'_> {
                 "{image}: index {} is nested more than {MAX_DEPTH} levels deep",
                 child.digest
             ),
-            Failure::Source(e) => format!("{image}: manifest {}: {e}", child.digest),
-            Failure::Parse(e) => format!("{image}: {e}"),
+            Failure::Source(e) => format!("{image}: manifest {}: {}", child.digest, Chain(&e)),
+            Failure::Parse(e) => format!("{image}: {}", Chain(&e)),
         };
         self.g.problems.push(msg);
         self.record_present(child);

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use flate2::read::MultiGzDecoder;
 
 use super::reader::regular_member;
-use super::LayoutError;
+use super::{Damage, LayoutError, Reading};
 use crate::digest::{Algorithm, Digest, Hasher};
 use crate::manifest::MAX_MANIFEST_SIZE;
 
@@ -29,18 +29,26 @@ pub struct GzIndex {
     small: BTreeMap<String, Vec<u8>>,
 }
 
-fn corrupt(path: &Path, detail: String) -> LayoutError {
+fn corrupt(path: &Path, damage: Damage) -> LayoutError {
     LayoutError::Corrupt {
         path: path.to_path_buf(),
-        detail,
+        damage,
+    }
+}
+
+fn unreadable(path: &Path, reading: Reading, source: io::Error) -> LayoutError {
+    LayoutError::Unreadable {
+        path: path.to_path_buf(),
+        reading,
+        source,
     }
 }
 
 fn open(path: &Path) -> Result<tar::Archive<MultiGzDecoder<BufReader<File>>>, LayoutError> {
-    let f = File::open(path).map_err(|e| LayoutError::Io {
+    let f = File::open(path).map_err(|source| LayoutError::Io {
         path: path.to_path_buf(),
-        action: "open".into(),
-        detail: e.to_string(),
+        action: "open",
+        source,
     })?;
     Ok(tar::Archive::new(MultiGzDecoder::new(
         BufReader::with_capacity(1 << 20, f),
@@ -85,20 +93,21 @@ impl GzIndex {
         let mut declared: BTreeMap<String, (u64, String)> = BTreeMap::new();
         let entries = ar
             .entries()
-            .map_err(|e| corrupt(path, format!("not a readable tar.gz: {e}")))?;
+            .map_err(|e| unreadable(path, Reading::TarGz, e))?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| {
-                corrupt(
-                    path,
-                    format!("not a readable tar.gz ({e}): the bundle may be truncated"),
-                )
-            })?;
+            let mut entry = entry.map_err(|e| unreadable(path, Reading::TarGzMembers, e))?;
             let Some(name) = regular_member(&entry)? else {
                 continue;
             };
             let size = entry.size();
             if let Some((want, by)) = declared.get(&name).filter(|(want, _)| *want != size) {
-                return Err(corrupt(path, format!("member {name} is {size} bytes by its tar header, but {by} says {want}; refusing it before reading it")));
+                let damage = Damage::DeclaredSize {
+                    member: name,
+                    size,
+                    by: by.clone(),
+                    want: *want,
+                };
+                return Err(corrupt(path, damage));
             }
             let expected = blob_digest(&name);
             let mut h = Hasher::new(
@@ -111,12 +120,9 @@ impl GzIndex {
             let mut buf = vec![0u8; 256 * 1024];
             let mut read = 0u64;
             loop {
-                let n = entry.read(&mut buf).map_err(|e| {
-                    corrupt(
-                        path,
-                        format!("reading member {name}: {e} (truncated or corrupt gzip)"),
-                    )
-                })?;
+                let n = entry
+                    .read(&mut buf)
+                    .map_err(|e| unreadable(path, Reading::GzMember(name.clone()), e))?;
                 if n == 0 {
                     break;
                 }
@@ -127,7 +133,12 @@ impl GzIndex {
                 }
             }
             if read != size {
-                return Err(corrupt(path, format!("member {name} holds {read} bytes but its header says {size}: the bundle is truncated")));
+                let damage = Damage::ShortMember {
+                    member: name,
+                    read,
+                    size,
+                };
+                return Err(corrupt(path, damage));
             }
             let actual = h.finish();
             if let Some(d) = &expected {
@@ -143,7 +154,7 @@ impl GzIndex {
                 if *prev != actual {
                     return Err(LayoutError::Unsafe {
                         member: name,
-                        reason: "appears twice with different content".into(),
+                        reason: "appears twice with different content",
                     });
                 }
                 continue;
@@ -152,7 +163,7 @@ impl GzIndex {
             if keep && (is_json || expected.is_none()) {
                 kept += data.len() as u64;
                 if kept > MAX_JSON_TOTAL {
-                    return Err(corrupt(path, "more than 512 MiB of JSON documents".into()));
+                    return Err(corrupt(path, Damage::JsonTotal));
                 }
                 if is_json {
                     declare(&name, &data, &mut declared);
@@ -193,15 +204,10 @@ impl GzIndex {
         let mut ar = open(&self.path)?;
         let entries = ar
             .entries()
-            .map_err(|e| corrupt(&self.path, e.to_string()))?;
+            .map_err(|e| unreadable(&self.path, Reading::SecondPass, e))?;
         let mut seen = std::collections::BTreeSet::new();
         for entry in entries {
-            let mut entry = entry.map_err(|e| {
-                corrupt(
-                    &self.path,
-                    format!("second pass: {e}; the file changed since the first pass?"),
-                )
-            })?;
+            let mut entry = entry.map_err(|e| unreadable(&self.path, Reading::SecondPass, e))?;
             let Some(name) = regular_member(&entry)? else {
                 continue;
             };
@@ -215,7 +221,7 @@ impl GzIndex {
             f(&d, size, &mut entry)?;
             // Drain whatever the caller did not read, so the next header is found.
             io::copy(&mut entry, &mut io::sink())
-                .map_err(|e| corrupt(&self.path, e.to_string()))?;
+                .map_err(|e| unreadable(&self.path, Reading::SecondPass, e))?;
         }
         Ok(())
     }

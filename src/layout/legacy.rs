@@ -5,7 +5,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use super::LayoutError;
+use super::{Damage, LayoutError};
 
 /// The error text for a legacy `docker save` archive: what it is and the way out.
 pub const LEGACY_DOCKER: &str = "this is a legacy `docker save` archive (manifest.json and <id>/layer.tar, no index.json), not an OCI image layout; docker 25 and later write a layout, or convert it: skopeo copy docker-archive:FILE oci-archive:bundle.tar:NAME (or podman load + podman save --format oci-archive), then ferry import bundle.tar";
@@ -51,10 +51,7 @@ pub fn check_layout_version(path: &Path, bytes: &[u8]) -> Result<(), LayoutError
         Some(s) if s == "1" || s.starts_with("1.") => Ok(()),
         Some(other) => Err(LayoutError::Corrupt {
             path: path.to_path_buf(),
-            detail: format!(
-                "oci-layout says imageLayoutVersion {:?}; ferry reads OCI image layout version 1.x only",
-                other.chars().take(40).collect::<String>()
-            ),
+            damage: Damage::LayoutVersion(other.chars().take(40).collect()),
         }),
         // A missing or malformed oci-layout is reported by verify as a problem of its own.
         None => Ok(()),

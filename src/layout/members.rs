@@ -17,18 +17,18 @@ pub struct Member {
     pub hashed: Option<Digest>,
 }
 
-fn io_err(path: &Path, e: std::io::Error) -> LayoutError {
+fn io_err(path: &Path, source: std::io::Error) -> LayoutError {
     LayoutError::Io {
         path: path.to_path_buf(),
-        action: "list".into(),
-        detail: e.to_string(),
+        action: "list",
+        source,
     }
 }
 
 fn not_regular(name: &str) -> LayoutError {
     LayoutError::Unsafe {
         member: name.to_string(),
-        reason: "not a regular file or directory (symbolic links are not followed)".into(),
+        reason: "not a regular file or directory (symbolic links are not followed)",
     }
 }
 

@@ -2,10 +2,10 @@
 
 use super::LayoutError;
 
-fn unsafe_member(name: &str, reason: &str) -> LayoutError {
+fn unsafe_member(name: &str, reason: &'static str) -> LayoutError {
     LayoutError::Unsafe {
         member: name.chars().take(300).collect(),
-        reason: reason.to_string(),
+        reason,
     }
 }
 
@@ -61,7 +61,7 @@ pub fn regular_member<R: std::io::Read>(
     if !in_layout(&name) {
         return Ok(None);
     }
-    let refuse = |reason: &str| Err(unsafe_member(&name, reason));
+    let refuse = |reason: &'static str| Err(unsafe_member(&name, reason));
     match entry.header().entry_type() {
         tar::EntryType::Regular | tar::EntryType::Continuous => Ok(Some(name)),
         tar::EntryType::Directory => Ok(None),
@@ -70,7 +70,10 @@ pub fn regular_member<R: std::io::Read>(
         tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
             refuse("device and FIFO members are not allowed")
         }
-        other => refuse(&format!("unsupported member type {other:?}")),
+        other => Err(LayoutError::MemberType {
+            member: name.chars().take(300).collect(),
+            entry_type: other,
+        }),
     }
 }
 

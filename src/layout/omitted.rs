@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use super::reader::Bundle;
 use super::{LayoutError, ANNOT_OMITTED};
-use crate::digest::Digest;
+use crate::digest::{Digest, DigestError};
+use crate::error::chain;
 use crate::manifest::MAX_MANIFEST_SIZE;
 
 /// Media type of the record.
@@ -26,12 +27,26 @@ pub const MAX_RECORD_SIZE: u64 = MAX_MANIFEST_SIZE;
 /// Why a bundle's omitted record cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum OmittedError {
-    #[error("index.json annotation {ANNOT_OMITTED}: {0}")]
-    Annotation(String),
+    #[error("index.json annotation {ANNOT_OMITTED}: index.json is not JSON")]
+    IndexJson(#[source] serde_json::Error),
+    #[error("index.json annotation {ANNOT_OMITTED}: not a digest")]
+    AnnotationDigest(#[source] DigestError),
+    /// The annotation's value (as JSON) is not a string.
+    #[error("index.json annotation {ANNOT_OMITTED}: {0} is not a digest string")]
+    AnnotationType(String),
     #[error("index.json names the record of omitted blobs {digest} ({ANNOT_OMITTED}), but the bundle has no member {}: without it the left-out layers cannot be told from missing ones; the bundle is incomplete", .digest.layout_path())]
     Missing { digest: Digest },
-    #[error("the record of omitted blobs {digest} ({ANNOT_OMITTED}) is invalid: {detail}")]
-    Invalid { digest: Digest, detail: String },
+    #[error("the record of omitted blobs {digest} ({ANNOT_OMITTED}) is invalid: not valid JSON")]
+    RecordJson {
+        digest: Digest,
+        source: serde_json::Error,
+    },
+    #[error("the record of omitted blobs {digest} ({ANNOT_OMITTED}) is invalid: mediaType is {found:?}, expected {MEDIA_TYPE}")]
+    RecordMediaType { digest: Digest, found: String },
+    #[error("the record of omitted blobs {digest} ({ANNOT_OMITTED}) is invalid: schemaVersion {version} is not supported (this ferry reads 1)")]
+    RecordVersion { digest: Digest, version: u32 },
+    #[error("the record of omitted blobs {digest} ({ANNOT_OMITTED}) is invalid: blob {blob} is listed twice")]
+    ListedTwice { digest: Digest, blob: Digest },
     #[error(transparent)]
     Layout(#[from] LayoutError),
 }
@@ -100,28 +115,31 @@ impl OmittedRecord {
 
     /// Parses and checks a record (`digest` names it in messages).
     pub fn parse(digest: &Digest, bytes: &[u8]) -> Result<OmittedRecord, OmittedError> {
-        let invalid = |detail: String| OmittedError::Invalid {
-            digest: digest.clone(),
-            detail,
-        };
+        let digest = || digest.clone();
         let r: OmittedRecord =
-            serde_json::from_slice(bytes).map_err(|e| invalid(format!("not valid JSON: {e}")))?;
+            serde_json::from_slice(bytes).map_err(|source| OmittedError::RecordJson {
+                digest: digest(),
+                source,
+            })?;
         if r.media_type != MEDIA_TYPE {
-            return Err(invalid(format!(
-                "mediaType is {:?}, expected {MEDIA_TYPE}",
-                r.media_type
-            )));
+            return Err(OmittedError::RecordMediaType {
+                digest: digest(),
+                found: r.media_type,
+            });
         }
         if r.schema_version != 1 {
-            return Err(invalid(format!(
-                "schemaVersion {} is not supported (this ferry reads 1)",
-                r.schema_version
-            )));
+            return Err(OmittedError::RecordVersion {
+                digest: digest(),
+                version: r.schema_version,
+            });
         }
         let mut seen = BTreeSet::new();
         for b in &r.blobs {
             if !seen.insert(&b.digest) {
-                return Err(invalid(format!("blob {} is listed twice", b.digest)));
+                return Err(OmittedError::ListedTwice {
+                    digest: digest(),
+                    blob: b.digest.clone(),
+                });
             }
         }
         Ok(OmittedRecord::new(r.blobs))
@@ -183,16 +201,14 @@ impl Summary {
 
 /// The digest `index.json` names in `io.ferry.omitted`, if any.
 pub fn annotation(index_json: &[u8]) -> Result<Option<Digest>, OmittedError> {
-    let v: serde_json::Value = serde_json::from_slice(index_json)
-        .map_err(|e| OmittedError::Annotation(format!("index.json is not JSON: {e}")))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(index_json).map_err(OmittedError::IndexJson)?;
     match v.get("annotations").and_then(|a| a.get(ANNOT_OMITTED)) {
         None => Ok(None),
         Some(serde_json::Value::String(s)) => Digest::parse(s)
             .map(Some)
-            .map_err(|e| OmittedError::Annotation(format!("not a digest: {e}"))),
-        Some(other) => Err(OmittedError::Annotation(format!(
-            "{other} is not a digest string"
-        ))),
+            .map_err(OmittedError::AnnotationDigest),
+        Some(other) => Err(OmittedError::AnnotationType(other.to_string())),
     }
 }
 
@@ -218,7 +234,7 @@ pub fn sizes_or_problem(bundle: &Bundle, problems: &mut Vec<String>) -> BTreeMap
         Ok(Some((_, r))) => r.sizes(),
         Ok(None) => BTreeMap::new(),
         Err(e) => {
-            problems.push(e.to_string());
+            problems.push(chain(&e));
             BTreeMap::new()
         }
     }
@@ -305,9 +321,7 @@ mod tests {
             ),
             ("[]".to_string(), "JSON"),
         ] {
-            let e = OmittedRecord::parse(&d, bad.as_bytes())
-                .unwrap_err()
-                .to_string();
+            let e = chain(&OmittedRecord::parse(&d, bad.as_bytes()).unwrap_err());
             assert!(e.contains(why) && e.contains(&d.to_string()), "{bad}: {e}");
         }
     }

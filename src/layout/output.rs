@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::LayoutError;
+use super::{LayoutError, OutputProblem};
 
 /// How an output path is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,13 +34,10 @@ pub fn check(path: &Path) -> Result<OutputKind, LayoutError> {
     match std::fs::metadata(path) {
         Ok(m) if m.is_dir() => Err(LayoutError::OutputPath {
             path: path.to_path_buf(),
-            detail: "is a directory; give a file name".into(),
+            problem: OutputProblem::IsDirectory,
         }),
         Ok(m) if !m.is_file() => {
-            writable(path).map_err(|detail| LayoutError::OutputPath {
-                path: path.to_path_buf(),
-                detail,
-            })?;
+            writable(path, false)?;
             Ok(OutputKind::InPlace)
         }
         Ok(_) => check_dir(&parent_of(path)).map(|()| OutputKind::Replace),
@@ -50,9 +47,11 @@ pub fn check(path: &Path) -> Result<OutputKind, LayoutError> {
             if e.kind() == std::io::ErrorKind::NotFound {
                 Ok(OutputKind::Replace)
             } else {
-                Err(LayoutError::OutputPath {
+                Err(LayoutError::Unusable {
                     path: path.to_path_buf(),
-                    detail: e.to_string(),
+                    directory: false,
+                    writable: false,
+                    source: e,
                 })
             }
         }
@@ -64,7 +63,7 @@ pub fn check_dir_option(dir: &Path) -> Result<(), LayoutError> {
     match std::fs::metadata(dir) {
         Ok(m) if !m.is_dir() => Err(LayoutError::OutputDir {
             dir: dir.to_path_buf(),
-            detail: "is not a directory (-o takes a directory here)".into(),
+            problem: OutputProblem::NotADirectoryOption,
         }),
         _ => Ok(()),
     }
@@ -79,9 +78,7 @@ pub fn refuse_terminal(out: &impl IsTerminal, name: Option<&Path>) -> Result<(),
         None => LayoutError::Terminal,
         Some(p) => LayoutError::OutputPath {
             path: p.to_path_buf(),
-            detail:
-                "is a terminal; refusing to write a tar to a terminal: redirect it or use -o FILE"
-                    .into(),
+            problem: OutputProblem::Terminal,
         },
     })
 }
@@ -103,29 +100,37 @@ fn parent_of(path: &Path) -> PathBuf {
 }
 
 fn check_dir(dir: &Path) -> Result<(), LayoutError> {
-    let err = |detail: String| LayoutError::OutputDir {
+    let err = |problem| LayoutError::OutputDir {
         dir: dir.to_path_buf(),
-        detail,
+        problem,
     };
     match std::fs::metadata(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(err("does not exist".into())),
-        Err(e) => Err(err(e.to_string())),
-        Ok(m) if !m.is_dir() => Err(err("is not a directory".into())),
-        Ok(_) => writable(dir).map_err(err),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(err(OutputProblem::DoesNotExist)),
+        Err(source) => Err(LayoutError::Unusable {
+            path: dir.to_path_buf(),
+            directory: true,
+            writable: false,
+            source,
+        }),
+        Ok(m) if !m.is_dir() => Err(err(OutputProblem::NotADirectory)),
+        Ok(_) => writable(dir, true),
     }
 }
 
 /// access(2) with W_OK: no side effect, and it sees read-only mounts (EROFS) too.
-fn writable(path: &Path) -> Result<(), String> {
-    let c = CString::new(path.as_os_str().as_bytes()).map_err(|e| e.to_string())?;
+fn writable(path: &Path, directory: bool) -> Result<(), LayoutError> {
+    let unusable = |source| LayoutError::Unusable {
+        path: path.to_path_buf(),
+        directory,
+        writable: true,
+        source,
+    };
+    let c = CString::new(path.as_os_str().as_bytes()).map_err(|e| unusable(e.into()))?;
     // SAFETY: `c` is a valid NUL-terminated string that outlives the call.
     if unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0 {
         Ok(())
     } else {
-        Err(format!(
-            "is not writable ({})",
-            std::io::Error::last_os_error()
-        ))
+        Err(unusable(std::io::Error::last_os_error()))
     }
 }
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::LayoutError;
+use super::{Damage, LayoutError, Reading};
 use crate::manifest::MAX_MANIFEST_SIZE;
 use crate::sizes::{len64, MAX_FILE_SIZE, MAX_PARTS};
 
@@ -69,10 +69,10 @@ impl std::fmt::Debug for Parts {
     }
 }
 
-fn corrupt(path: &Path, detail: String) -> LayoutError {
+fn corrupt(path: &Path, damage: Damage) -> LayoutError {
     LayoutError::Corrupt {
         path: path.to_path_buf(),
-        detail,
+        damage,
     }
 }
 
@@ -81,7 +81,11 @@ impl Parts {
     pub fn single(file: File, path: &Path) -> Result<Parts, LayoutError> {
         let len = file
             .metadata()
-            .map_err(|e| corrupt(path, e.to_string()))?
+            .map_err(|source| LayoutError::Io {
+                path: path.to_path_buf(),
+                action: "stat",
+                source,
+            })?
             .len();
         let name = path.display().to_string();
         Ok(Parts {
@@ -100,22 +104,31 @@ impl Parts {
         let mut bytes = Vec::new();
         File::open(manifest)
             .and_then(|f| f.take(MAX_MANIFEST_SIZE + 1).read_to_end(&mut bytes))
-            .map_err(|e| corrupt(manifest, format!("cannot read the parts file: {e}")))?;
+            .map_err(|source| LayoutError::Unreadable {
+                path: manifest.to_path_buf(),
+                reading: Reading::PartsFile,
+                source,
+            })?;
         if len64(bytes.len()) > MAX_MANIFEST_SIZE {
             return Err(corrupt(
                 manifest,
-                format!("the parts file is over {MAX_MANIFEST_SIZE} bytes"),
+                Damage::PartsFileTooLarge {
+                    limit: MAX_MANIFEST_SIZE,
+                },
             ));
         }
-        let pf: PartsFile = serde_json::from_slice(&bytes)
-            .map_err(|e| corrupt(manifest, format!("not a ferry parts file: {e}")))?;
+        let pf: PartsFile =
+            serde_json::from_slice(&bytes).map_err(|source| LayoutError::PartsFile {
+                path: manifest.to_path_buf(),
+                source,
+            })?;
         if len64(pf.parts.len()) > MAX_PARTS {
             return Err(corrupt(
                 manifest,
-                format!(
-                    "the parts file lists {} parts, over the limit of {MAX_PARTS}",
-                    pf.parts.len()
-                ),
+                Damage::TooManyParts {
+                    parts: pf.parts.len(),
+                    limit: MAX_PARTS,
+                },
             ));
         }
         let dir = manifest
@@ -126,28 +139,31 @@ impl Parts {
         let mut start = 0u64;
         for e in &pf.parts {
             if e.name.contains('/') || e.name.starts_with('.') {
-                return Err(corrupt(
-                    manifest,
-                    format!("part name {:?} is not a plain file name", e.name),
-                ));
+                return Err(corrupt(manifest, Damage::PartName(e.name.clone())));
             }
             let p = dir.join(&e.name);
-            let file = File::open(&p).map_err(|err| {
-                corrupt(
-                    manifest,
-                    format!(
-                        "part {} is missing or unreadable ({err}); bring every part listed in {}",
-                        e.name,
-                        manifest.display()
-                    ),
-                )
+            let file = File::open(&p).map_err(|source| LayoutError::MissingPart {
+                path: manifest.to_path_buf(),
+                part: e.name.clone(),
+                source,
             })?;
             let len = file
                 .metadata()
-                .map_err(|err| corrupt(&p, err.to_string()))?
+                .map_err(|source| LayoutError::Io {
+                    path: p.clone(),
+                    action: "stat",
+                    source,
+                })?
                 .len();
             if len != e.size {
-                return Err(corrupt(manifest, format!("part {} is {len} bytes, but the parts file says {}: it is truncated or from another bundle", e.name, e.size)));
+                return Err(corrupt(
+                    manifest,
+                    Damage::PartSize {
+                        part: e.name.clone(),
+                        len,
+                        size: e.size,
+                    },
+                ));
             }
             parts.push(Part {
                 file,
@@ -158,10 +174,10 @@ impl Parts {
             start = start
                 .checked_add(len)
                 .filter(|s| *s <= MAX_FILE_SIZE)
-                .ok_or_else(|| corrupt(manifest, "the parts add up past 2^63 bytes".into()))?;
+                .ok_or_else(|| corrupt(manifest, Damage::PartsPastMax))?;
         }
         if parts.is_empty() {
-            return Err(corrupt(manifest, "the parts file lists no parts".into()));
+            return Err(corrupt(manifest, Damage::NoParts));
         }
         Ok(Parts {
             parts,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 pub use super::names::{check_name, regular_member};
 use super::parts::{self, Parts};
-use super::{gz, LayoutError, INDEX_FILE};
+use super::{gz, Damage, LayoutError, Reading, INDEX_FILE};
 use crate::digest::{Digest, Hasher};
 use crate::manifest::{RawManifest, MAX_MANIFEST_SIZE};
 
@@ -44,18 +44,18 @@ pub struct Bundle {
     index: Vec<u8>,
 }
 
-fn unsafe_member(name: &str, reason: &str) -> LayoutError {
+fn unsafe_member(name: &str, reason: &'static str) -> LayoutError {
     LayoutError::Unsafe {
         member: name.chars().take(300).collect(),
-        reason: reason.to_string(),
+        reason,
     }
 }
 
-fn io_err(path: &Path, action: &str, e: io::Error) -> LayoutError {
+fn io_err(path: &Path, action: &'static str, source: io::Error) -> LayoutError {
     LayoutError::Io {
         path: path.to_path_buf(),
-        action: action.to_string(),
-        detail: e.to_string(),
+        action,
+        source,
     }
 }
 
@@ -93,9 +93,10 @@ fn index_tar(path: &Path, shared: &Arc<Parts>) -> Result<BTreeMap<String, Locati
         .map_err(|e| io_err(path, "read", e))?;
     let mut members: BTreeMap<String, Location> = BTreeMap::new();
     for entry in entries {
-        let entry = entry.map_err(|e| LayoutError::Corrupt {
+        let entry = entry.map_err(|source| LayoutError::Unreadable {
             path: path.to_path_buf(),
-            detail: format!("not a readable tar ({e}); the bundle may be truncated or not a tar"),
+            reading: Reading::Tar,
+            source,
         })?;
         let Some(name) = regular_member(&entry)? else {
             continue;
@@ -107,7 +108,12 @@ fn index_tar(path: &Path, shared: &Arc<Parts>) -> Result<BTreeMap<String, Locati
         if loc.offset.checked_add(loc.size).is_none_or(|end| end > len) {
             return Err(LayoutError::Corrupt {
                 path: path.to_path_buf(),
-                detail: format!("member {name} claims {} bytes at offset {}, but the file is {len} bytes: the bundle is truncated", loc.size, loc.offset),
+                damage: Damage::PastEnd {
+                    member: name,
+                    size: loc.size,
+                    offset: loc.offset,
+                    len,
+                },
             });
         }
         if let Some(prev) = members.get(&name) {
@@ -177,13 +183,13 @@ impl Bundle {
             None if super::legacy::is_docker_archive(path) => {
                 return Err(LayoutError::Corrupt {
                     path: path.to_path_buf(),
-                    detail: super::legacy::LEGACY_DOCKER.into(),
+                    damage: Damage::LegacyDocker,
                 })
             }
             None => {
                 return Err(LayoutError::Corrupt {
                     path: path.to_path_buf(),
-                    detail: "no index.json: this is not an OCI image layout".into(),
+                    damage: Damage::NoIndex,
                 })
             }
         };
@@ -214,10 +220,13 @@ impl Bundle {
         members: BTreeMap<String, Vec<u8>>,
     ) -> Result<Bundle, LayoutError> {
         let path = PathBuf::from(label);
-        let index = members.get(INDEX_FILE).cloned().ok_or_else(|| LayoutError::Corrupt {
-            path: path.clone(),
-            detail: "index.json did not come before the blobs; save the stream to a file and import that".into(),
-        })?;
+        let index = members
+            .get(INDEX_FILE)
+            .cloned()
+            .ok_or_else(|| LayoutError::Corrupt {
+                path: path.clone(),
+                damage: Damage::IndexNotFirst,
+            })?;
         if let Some(v) = members.get(super::OCI_LAYOUT_FILE) {
             super::legacy::check_layout_version(&path, v)?;
         }
@@ -242,9 +251,11 @@ impl Bundle {
     pub fn read_member(&self, name: &str, limit: u64) -> Result<Option<Vec<u8>>, LayoutError> {
         let too_big = |size: u64| LayoutError::Corrupt {
             path: self.path.clone(),
-            detail: format!(
-                "{name} is {size} bytes, over the {limit}-byte limit for JSON documents"
-            ),
+            damage: Damage::JsonTooLarge {
+                member: name.to_string(),
+                size,
+                limit,
+            },
         };
         match &self.source {
             Source::Tar { file, members } => {
@@ -261,7 +272,11 @@ impl Bundle {
                     end: loc.offset + loc.size,
                 }
                 .read_to_end(&mut out)
-                .map_err(|e| io_err(&self.path, &format!("read member {name} of"), e))?;
+                .map_err(|source| LayoutError::ReadMember {
+                    path: self.path.clone(),
+                    member: name.to_string(),
+                    source,
+                })?;
                 Ok(Some(out))
             }
             Source::Dir(dir) => {
@@ -362,9 +377,7 @@ impl Bundle {
             Source::Memory(m) => Ok(Box::new(io::Cursor::new(
                 m.get(&name).ok_or_else(missing)?.clone(),
             ))),
-            Source::Gz(_) => Err(LayoutError::Output(
-                "a .tar.gz bundle is read sequentially; blobs cannot be opened in place".into(),
-            )),
+            Source::Gz(_) => Err(LayoutError::Sequential),
         }
     }
 }

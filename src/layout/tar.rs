@@ -39,7 +39,7 @@ pub fn padded(n: u64) -> Option<u64> {
 /// Why a tar could not be planned.
 #[derive(Debug, thiserror::Error)]
 pub enum TarPlanError {
-    #[error("cannot build the tar header of {name}: {source}")]
+    #[error("cannot build the tar header of {name}")]
     Header { name: String, source: io::Error },
     /// Member `index` (of the entries given) takes the tar past [`MAX_FILE_SIZE`].
     #[error("member {name} ({size} bytes) takes the bundle past {limit} bytes, the largest file there can be")]

@@ -10,8 +10,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use super::{leftovers, LayoutError};
-use crate::sizes::{part_count, size_arg, smallest_split, MAX_FILE_SIZE, MAX_PARTS};
+use super::{leftovers, LayoutError, OutputProblem};
+use crate::sizes::{part_count, smallest_split, MAX_FILE_SIZE, MAX_PARTS};
 
 /// Writes a small file through `.NAME.ferry-PID.tmp` beside it and renames it into place, so
 /// a reader never sees half of it and a failed write leaves nothing under the name. A device
@@ -59,18 +59,12 @@ pub struct TempOutput {
     pub resumed: BTreeSet<String>,
 }
 
-/// Adds what to do to an I/O error (full disk, file size limit).
-pub(super) fn io_err(path: &Path, action: &str, e: io::Error) -> LayoutError {
-    let hint = match e.raw_os_error() {
-        Some(libc::ENOSPC) => " (the disk is full: free space or write the bundle elsewhere)",
-        Some(libc::EFBIG) => " (the file system's file size limit was hit: use --split-size (e.g. --split-size fat32) or another file system)",
-        Some(libc::EDQUOT) => " (disk quota exceeded)",
-        _ => "",
-    };
+/// An I/O error on `path` (its message adds what to do about a full disk or a size limit).
+pub(super) fn io_err(path: &Path, action: &'static str, source: io::Error) -> LayoutError {
     LayoutError::Io {
         path: path.to_path_buf(),
-        action: action.to_string(),
-        detail: format!("{e}{hint}"),
+        action,
+        source,
     }
 }
 
@@ -85,10 +79,11 @@ fn plan_parts(
     split: Option<u64>,
 ) -> Result<Vec<(PathBuf, u64, u64)>, LayoutError> {
     if len > MAX_FILE_SIZE {
-        return Err(LayoutError::Output(format!(
-            "{}: a bundle of {len} bytes is past {MAX_FILE_SIZE} bytes, the largest file there can be",
-            final_path.display()
-        )));
+        return Err(LayoutError::TooLarge {
+            path: final_path.to_path_buf(),
+            len,
+            limit: MAX_FILE_SIZE,
+        });
     }
     let size = match split {
         Some(size) if size > 0 => size,
@@ -96,11 +91,14 @@ fn plan_parts(
     };
     let n = part_count(len, size);
     if n > MAX_PARTS {
-        return Err(LayoutError::Output(format!(
-            "{}: a bundle of {len} bytes would be {n} parts of --split-size {size}, over the limit of {MAX_PARTS} parts; use --split-size {} or more",
-            final_path.display(),
-            size_arg(&smallest_split(len))
-        )));
+        return Err(LayoutError::TooManyParts {
+            path: final_path.to_path_buf(),
+            len,
+            parts: n,
+            split: size,
+            limit: MAX_PARTS,
+            min: smallest_split(len),
+        });
     }
     let mut layout = Vec::new();
     let mut start = 0;
@@ -123,8 +121,9 @@ impl TempOutput {
     ) -> Result<TempOutput, LayoutError> {
         let name = final_path
             .file_name()
-            .ok_or_else(|| {
-                LayoutError::Output(format!("{} is not a file path", final_path.display()))
+            .ok_or_else(|| LayoutError::OutputPath {
+                path: final_path.to_path_buf(),
+                problem: OutputProblem::NotAFilePath,
             })?
             .to_string_lossy()
             .to_string();
@@ -133,10 +132,10 @@ impl TempOutput {
             _ => PathBuf::from("."),
         };
         if final_path.is_dir() {
-            return Err(LayoutError::Output(format!(
-                "{} is a directory; -o takes a file name",
-                final_path.display()
-            )));
+            return Err(LayoutError::OutputPath {
+                path: final_path.to_path_buf(),
+                problem: OutputProblem::IsDirectory,
+            });
         }
         let pid = std::process::id();
         let fingerprint = format!("{fingerprint} split={}", split.unwrap_or(0));

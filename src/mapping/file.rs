@@ -5,20 +5,20 @@ use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 
+use super::FileProblem;
+
 /// Source → target pairs as written, in file order.
-pub(super) fn parse_entries(text: &str) -> Result<Vec<(String, String)>, String> {
+pub(super) fn parse_entries(text: &str) -> Result<Vec<(String, String)>, FileProblem> {
     let entries = if text.trim_start().starts_with('{') {
         let mut de = serde_json::Deserializer::from_str(text);
-        let pairs = de
-            .deserialize_map(Pairs)
-            .map_err(|e| format!("invalid JSON: {e}"))?;
-        de.end().map_err(|e| format!("invalid JSON: {e}"))?;
+        let pairs = de.deserialize_map(Pairs).map_err(FileProblem::Json)?;
+        de.end().map_err(FileProblem::Json)?;
         pairs
     } else {
         parse_simple_yaml(text)?
     };
     if entries.is_empty() {
-        return Err("no entries; expected {\"source\": \"target\", ...}".into());
+        return Err(FileProblem::Empty);
     }
     Ok(entries)
 }
@@ -42,11 +42,9 @@ impl<'de> Visitor<'de> for Pairs {
     }
 }
 
-const YAML_HINT: &str = "only `source: target` lines of YAML are read; use JSON for anything else";
-
 /// `key: value` lines with optional quotes, `#` comments, blank lines and `---`; anything
 /// fancier (nesting, lists, anchors, escapes) is refused rather than guessed at.
-fn parse_simple_yaml(text: &str) -> Result<Vec<(String, String)>, String> {
+fn parse_simple_yaml(text: &str) -> Result<Vec<(String, String)>, FileProblem> {
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let n = i + 1;
@@ -56,7 +54,7 @@ fn parse_simple_yaml(text: &str) -> Result<Vec<(String, String)>, String> {
             continue;
         }
         if t.len() != line.len() {
-            return Err(format!("line {n}: indented line; {YAML_HINT}"));
+            return Err(FileProblem::Indented(n));
         }
         let (key, rest) = if t.starts_with(['"', '\'']) {
             quoted(t, n)?
@@ -64,24 +62,24 @@ fn parse_simple_yaml(text: &str) -> Result<Vec<(String, String)>, String> {
             let end = t
                 .find(": ")
                 .or_else(|| t.strip_suffix(':').map(str::len))
-                .ok_or_else(|| format!("line {n}: expected `source: target`; {YAML_HINT}"))?;
+                .ok_or(FileProblem::NotAPair(n))?;
             (plain(&t[..end], n)?, &t[end..])
         };
         let rest = rest
             .strip_prefix(':')
-            .ok_or_else(|| format!("line {n}: expected `:` after the key; {YAML_HINT}"))?
+            .ok_or(FileProblem::NoColon(n))?
             .trim_start();
         let value = if rest.starts_with(['"', '\'']) {
             let (v, after) = quoted(rest, n)?;
             let after = after.trim_start();
             if !(after.is_empty() || after.starts_with('#')) {
-                return Err(format!("line {n}: unexpected text after the value"));
+                return Err(FileProblem::AfterValue(n));
             }
             v
         } else {
             let v = rest.split(" #").next().unwrap_or_default().trim();
             if v.is_empty() {
-                return Err(format!("line {n}: {key:?} has no target; {YAML_HINT}"));
+                return Err(FileProblem::NoTarget { line: n, key });
             }
             plain(v, n)?
         };
@@ -91,25 +89,26 @@ fn parse_simple_yaml(text: &str) -> Result<Vec<(String, String)>, String> {
 }
 
 /// A quoted scalar without escapes, and what follows it.
-fn quoted(s: &str, n: usize) -> Result<(String, &str), String> {
+fn quoted(s: &str, n: usize) -> Result<(String, &str), FileProblem> {
     let q = s.chars().next().unwrap_or('"');
     let body = &s[1..];
-    let end = body
-        .find(q)
-        .ok_or_else(|| format!("line {n}: unclosed quote"))?;
+    let end = body.find(q).ok_or(FileProblem::UnclosedQuote(n))?;
     let v = &body[..end];
     if v.contains('\\') {
-        return Err(format!("line {n}: escapes are not supported; {YAML_HINT}"));
+        return Err(FileProblem::Escapes(n));
     }
     Ok((v.to_string(), &body[end + 1..]))
 }
 
 /// An unquoted scalar: only characters that occur in image references, so YAML syntax
 /// (`- `, `{`, `[`, `&`, `*`, `|`) is never misread as a name; `[::1]` hosts need quotes.
-fn plain(s: &str, n: usize) -> Result<String, String> {
+fn plain(s: &str, n: usize) -> Result<String, FileProblem> {
     let ok = |c: char| c.is_ascii_alphanumeric() || "._-/:@".contains(c);
     if s.is_empty() || !s.chars().all(ok) {
-        return Err(format!("line {n}: {s:?} is not a plain name; {YAML_HINT}"));
+        return Err(FileProblem::NotPlain {
+            line: n,
+            text: s.into(),
+        });
     }
     Ok(s.to_string())
 }

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use base64::Engine;
 use serde::Deserialize;
 
-use super::RegistryError;
+use super::{CredentialError, RegistryError};
 use crate::reference::DOCKER_HUB;
 
 /// A username and secret, plus where they were found (for messages).
@@ -93,14 +93,19 @@ fn normalise_key(key: &str) -> String {
 
 fn read_file(path: &Path) -> Result<Option<AuthFile>, RegistryError> {
     match std::fs::read(path) {
-        Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|e| {
-            RegistryError::Credentials(format!("{} is not valid JSON: {e}", path.display()))
+        Ok(b) => serde_json::from_slice(&b).map(Some).map_err(|source| {
+            CredentialError::Json {
+                path: path.to_path_buf(),
+                source,
+            }
+            .into()
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(RegistryError::Credentials(format!(
-            "cannot read {}: {e}",
-            path.display()
-        ))),
+        Err(source) => Err(CredentialError::Read {
+            path: path.to_path_buf(),
+            source,
+        }
+        .into()),
     }
 }
 
@@ -125,10 +130,11 @@ fn decode_entry(e: &AuthEntry, source: &str) -> Result<Option<Credential>, Regis
     let Some(auth) = e.auth.as_deref().filter(|a| !a.is_empty()) else {
         return Ok(None);
     };
-    let bad = || {
-        RegistryError::Credentials(format!(
-            "the \"auth\" entry in {source} is not base64 of user:password"
-        ))
+    let bad = || -> RegistryError {
+        CredentialError::AuthEntry {
+            from: source.to_string(),
+        }
+        .into()
     };
     let raw = base64::engine::general_purpose::STANDARD
         .decode(auth.trim())
@@ -184,8 +190,9 @@ fn from_helper(helper: &str, registry: &str) -> Result<Option<Credential>, Regis
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| {
-            RegistryError::Credentials(format!("cannot run credential helper {program}: {e}"))
+        .map_err(|source| CredentialError::Spawn {
+            program: program.clone(),
+            source,
         })?;
     if let Some(mut stdin) = child.stdin.take() {
         // A helper that exits early closes its stdin; its exit status tells the rest.
@@ -193,17 +200,22 @@ fn from_helper(helper: &str, registry: &str) -> Result<Option<Credential>, Regis
     }
     let out = child
         .wait_with_output()
-        .map_err(|e| RegistryError::Credentials(format!("credential helper {program}: {e}")))?;
+        .map_err(|source| CredentialError::Wait {
+            program: program.clone(),
+            source,
+        })?;
     if !out.status.success() {
         let msg = String::from_utf8_lossy(&out.stdout).to_string()
             + &String::from_utf8_lossy(&out.stderr);
         if msg.to_lowercase().contains("not found") {
             return Ok(None);
         }
-        return Err(RegistryError::Credentials(format!(
-            "credential helper {program} failed for {server} ({})",
-            out.status
-        )));
+        return Err(CredentialError::HelperFailed {
+            program,
+            server,
+            status: out.status,
+        }
+        .into());
     }
     #[derive(Deserialize)]
     struct Answer {
@@ -212,11 +224,10 @@ fn from_helper(helper: &str, registry: &str) -> Result<Option<Credential>, Regis
         #[serde(rename = "Secret")]
         secret: String,
     }
-    let a: Answer = serde_json::from_slice(&out.stdout).map_err(|_| {
-        RegistryError::Credentials(format!(
-            "credential helper {program} answered something that is not its JSON format"
-        ))
-    })?;
+    let a: Answer =
+        serde_json::from_slice(&out.stdout).map_err(|_| CredentialError::HelperAnswer {
+            program: program.clone(),
+        })?;
     if a.username == TOKEN_USERNAME && a.secret.is_empty() {
         return Ok(None);
     }

@@ -1,139 +1,223 @@
-//! What can go wrong talking to a registry, with what a user needs to act on it.
+//! What can go wrong talking to a registry, with what a user needs to act on it: each variant
+//! carries data (registry, repository, digest, HTTP status, the OCI errors of the answer) and
+//! the error it wraps as its `source`; the messages are rendered here, from those fields, and
+//! a cause is never repeated in its wrapper's message (the chain shows it once).
 
+mod auth;
 mod body;
 
-pub use body::{describe_body, error_codes};
+use std::path::PathBuf;
+
+pub use auth::{AuthFailure, CredentialError};
+pub use body::{describe_body, Answer, OciError};
+
+use super::location::Refusal;
+use super::stall::{Stall, StallTimeout};
+use crate::digest::{ContentError, Digest, DigestError};
+use crate::error::Boxed;
 
 /// Errors from the registry client. Messages never contain credentials.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("cannot reach registry {host} ({url}): {detail}")]
+    #[error("cannot reach registry {host} ({url})")]
     Unreachable {
         host: String,
         url: String,
-        detail: String,
+        source: Boxed<ureq::Error>,
     },
-    #[error("{what} from {host}: {} in {} (--timeout {timeout}), {attempts} attempt{}", .stall, .timeout.seconds(), if *.attempts == 1 { "" } else { "s" })]
+    #[error("{what} from {host}: {stall} in {} (--timeout {timeout}), {attempts} attempt{}", .timeout.seconds(), if *.attempts == 1 { "" } else { "s" })]
     TimedOut {
         host: String,
-        what: String,
-        stall: super::stall::Stall,
-        timeout: super::StallTimeout,
+        what: Item,
+        stall: Stall,
+        timeout: StallTimeout,
         attempts: u32,
     },
-    #[error("TLS certificate of {host} is not trusted: {detail}. If this registry uses a private CA, put it in /etc/containers/certs.d/{host}/ca.crt or pass --ca-file CA.pem or --cert-dir DIR (or, at your own risk, --insecure-skip-tls-verify)")]
-    Certificate { host: String, detail: String },
+    /// `verdict` is the TLS library's reason (`invalid peer certificate: UnknownIssuer`),
+    /// shown in the message before the advice; it is the whole of what ureq's error says.
+    #[error("TLS certificate of {host} is not trusted: {verdict}. If this registry uses a private CA, put it in /etc/containers/certs.d/{host}/ca.crt or pass --ca-file CA.pem or --cert-dir DIR (or, at your own risk, --insecure-skip-tls-verify)")]
+    Certificate {
+        host: String,
+        verdict: Box<rustls::Error>,
+    },
     #[error("{host} requires a client certificate (mutual TLS): put client.cert and client.key in /etc/docker/certs.d/{host}/ or --cert-dir DIR")]
     ClientCertRequired { host: String },
-    #[error("{host} rejected the client certificate {} (TLS alert {alert}): it accepts only certificates from its own client CAs", cert.display())]
+    #[error("{host} rejected the client certificate {} (TLS alert {alert:?}): it accepts only certificates from its own client CAs", cert.display())]
     ClientCertRejected {
         host: String,
-        cert: std::path::PathBuf,
-        alert: String,
+        cert: PathBuf,
+        alert: rustls::AlertDescription,
     },
     /// A trust setting (CA file, certs.d directory, client certificate) that cannot be used.
     #[error("{what} {}: {problem}", path.display())]
     Trust {
         what: &'static str,
-        path: std::path::PathBuf,
-        problem: String,
+        path: PathBuf,
+        problem: TrustProblem,
     },
-    /// `err` is in the message and deliberately no `source`, so it is printed once.
-    #[error("cannot read {what} {}: {err}", path.display())]
+    #[error("cannot read {what} {}", path.display())]
     TrustRead {
         what: &'static str,
-        path: std::path::PathBuf,
-        err: std::io::Error,
+        path: PathBuf,
+        source: std::io::Error,
     },
-    #[error("authentication to {host} failed{repo}: {detail}")]
+    /// `SSL_CERT_FILE` or `SSL_CERT_DIR` names a store that yields no certificate.
+    #[error("{var} {}: no CA certificate could be read", path.display())]
+    SystemStore {
+        var: &'static str,
+        path: PathBuf,
+        source: Boxed<rustls_native_certs::Error>,
+    },
+    #[error("client key {}: cannot be used", path.display())]
+    ClientKey {
+        path: PathBuf,
+        source: Boxed<rustls::Error>,
+    },
+    #[error("authentication to {registry} failed{}: {why}", for_repository(.repository))]
     Auth {
-        host: String,
-        repo: String,
-        detail: String,
+        registry: String,
+        /// The repository the request was for, when the failure concerns it.
+        repository: Option<String>,
+        why: Box<AuthFailure>,
     },
     /// DESIGN §1: credentials travel only over TLS, or plain http to a host that is itself
-    /// plain http; `hint` says how to allow it where the rules would.
-    #[error("refusing to send credentials for {registry} over plain http to {realm}; the token service must use https{hint}")]
+    /// plain http; `plain_host` is the realm's host when `--plain-http` would allow it.
+    #[error("refusing to send credentials for {registry} over plain http to {realm}; the token service must use https{}", plain_http_hint(.plain_host))]
     PlainHttpCredentials {
         registry: String,
         realm: String,
-        hint: String,
+        plain_host: Option<String>,
     },
-    #[error("{what} not found on {host}: {detail}")]
-    NotFound {
-        host: String,
-        what: String,
-        detail: String,
+    #[error("{} {reference} in repository {repository} not found on {registry}: {}check the repository name and tag", if reference.contains(':') { "manifest" } else { "tag" }, answer_then(.answer))]
+    ManifestNotFound {
+        registry: String,
+        repository: String,
+        /// The tag or digest asked for.
+        reference: String,
+        answer: Answer,
     },
-    #[error("registry {host} answered HTTP {status} to {method} {url}{detail}")]
+    #[error("blob {digest} of {name} not found on {registry}: {answer}")]
+    BlobNotFound {
+        registry: String,
+        /// The repository's full name (`registry/repository`).
+        name: String,
+        digest: Digest,
+        answer: Answer,
+    },
+    /// Neither the registry nor a descriptor's `urls` serve a non-distributable blob; the
+    /// failure of the last URL tried is the source, when it was an error (not a status).
+    #[error("non-distributable blob {digest} not found on {}: neither the registry nor its urls serve it ({})", .urls.join(", "), foreign_try(.tried, .status))]
+    ForeignNotFound {
+        urls: Vec<String>,
+        digest: Digest,
+        /// The last URL tried (without its query), if one was http(s).
+        tried: Option<String>,
+        status: Option<u16>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    #[error("registry {host} answered HTTP {status} to {method} {url}{}", .answer.tail())]
     Status {
         host: String,
         method: String,
         url: String,
         status: u16,
-        detail: String,
+        answer: Answer,
     },
     #[error("{what} on {host}: {why} (Location {to}, in answer to {from})")]
     Location {
         host: String,
-        what: String,
+        what: Box<Item>,
         from: String,
         to: String,
-        why: String,
+        why: Refusal,
     },
-    #[error("registry {host} is rate limiting requests (429 TOOMANYREQUESTS){detail}; wait and retry, or log in (docker login / --username) to get a higher limit")]
-    RateLimited { host: String, detail: String },
-    #[error("{what} from {host} failed verification: {detail}")]
-    Integrity {
+    #[error("registry {host} is rate limiting requests (429 TOOMANYREQUESTS){}; wait and retry, or log in (docker login / --username) to get a higher limit", waited_note(.retry_after))]
+    RateLimited {
         host: String,
-        what: String,
-        detail: String,
+        /// The `Retry-After` seconds, when they were more than ferry waits.
+        retry_after: Option<u64>,
+    },
+    #[error("{what} from {host} failed verification: expected digest {expected}, the bytes served hash to {actual}")]
+    DigestMismatch {
+        host: String,
+        what: Box<Item>,
+        expected: Digest,
+        actual: Digest,
+    },
+    #[error("{what} from {host} failed verification: Docker-Content-Digest header")]
+    DigestHeader {
+        host: String,
+        what: Item,
+        source: DigestError,
+    },
+    #[error("{what} from {host} failed verification: more than {limit} Link pages")]
+    TooManyPages {
+        host: String,
+        what: Item,
+        limit: usize,
+    },
+    #[error("{what} from {host} failed verification: its pages hold more than {limit} bytes of descriptors")]
+    TooManyReferrerBytes {
+        host: String,
+        what: Item,
+        limit: u64,
+    },
+    #[error("{what} from {host} failed verification: not an OCI index")]
+    NotAnIndex {
+        host: String,
+        what: Item,
+        source: serde_json::Error,
+    },
+    /// The bundle's bytes for a blob were wrong: the upload was stopped on purpose.
+    #[error("blob {digest} for {repository} from {host} failed verification; the upload was aborted before its last bytes, so the registry did not store it")]
+    UploadAborted {
+        host: String,
+        repository: String,
+        digest: Digest,
+        source: Boxed<ContentError>,
     },
     #[error("{what} from {host} is more than {limit} bytes, ferry's limit for it")]
     TooLarge {
         host: String,
-        what: String,
+        what: Item,
         limit: u64,
     },
-    #[error("registry {host} lists more than {limit} referrers of {subject} in repository {repository} ({detail}); ferry carries at most {limit} per subject: choose artifact types with --referrers TYPE, or leave referrers out with --referrers none")]
+    #[error("registry {host} lists more than {limit} referrers of {subject} in repository {repository} ({why}); ferry carries at most {limit} per subject: choose artifact types with --referrers TYPE, or leave referrers out with --referrers none")]
     TooManyReferrers {
         host: String,
         repository: String,
-        subject: String,
-        detail: String,
+        subject: Digest,
+        why: Overflow,
         limit: usize,
     },
-    #[error("registry {host} refused manifest {} (HTTP {status}): {detail}", at(.repository, .reference))]
+    #[error("registry {registry} refused manifest {} (HTTP {status}): {answer}", at(.repository, .reference))]
     ManifestRejected {
-        host: String,
+        registry: String,
         repository: String,
         reference: String,
         status: u16,
-        /// The answer, described: codes, messages and the blobs they name (`detail`).
-        detail: String,
-        /// The OCI error codes of the answer (`MANIFEST_BLOB_UNKNOWN`, `DENIED`, …).
-        codes: Vec<String>,
+        /// The answer: its OCI errors (`MANIFEST_BLOB_UNKNOWN`, `DENIED`, …) as data.
+        answer: Answer,
     },
-    /// An error answer to a push request (blob HEAD, POST, PUT, PATCH), with its codes so the
-    /// importer can tell "this repository does not exist" from other refusals. (`url` names
-    /// the repository; one more field would make every `Result` of this error larger.)
-    #[error("registry {host} answered HTTP {status} to {method} {url}{detail}")]
+    /// An error answer to a push request (blob HEAD, POST, PUT, PATCH), with its OCI errors
+    /// so the importer can tell "this repository does not exist" from other refusals. (`url`
+    /// names the repository; one more field would make every `Result` of this error larger.)
+    #[error("registry {registry} answered HTTP {status} to {method} {url}{}", .answer.tail())]
     PushRefused {
-        host: String,
+        registry: String,
         method: String,
         url: String,
         status: u16,
-        codes: Vec<String>,
-        detail: String,
+        answer: Answer,
     },
     /// An answer that breaks the distribution protocol, such as a `201 Created` to a POST
     /// that asked no mount: taking it at its word would report a blob that was never sent.
-    #[error("registry {host} broke the distribution protocol for {what} in repository {repository}: {detail}")]
+    #[error("registry {registry} broke the distribution protocol for blob {digest} in repository {repository}: {broken}")]
     Protocol {
-        host: String,
+        registry: String,
         repository: String,
-        what: String,
-        detail: String,
+        digest: Digest,
+        broken: Broken,
     },
     /// An answer from a server other than the registry (an upload `Location` elsewhere); its
     /// body is not quoted, since it may be anything, a token service's tokens included.
@@ -147,16 +231,196 @@ pub enum RegistryError {
     },
     #[error("the token for {host} expired during a streamed upload")]
     TokenExpired { host: String },
-    #[error("credentials: {0}")]
-    Credentials(String),
-    #[error("invalid client setting: {0}")]
-    Config(String),
-    #[error("reading {what} from {host}: {source}")]
+    #[error("credentials")]
+    Credentials(#[source] Boxed<CredentialError>),
+    #[error("reading {what} from {host}")]
     Io {
         host: String,
-        what: String,
+        what: Item,
         source: std::io::Error,
     },
+}
+
+/// What a request was about, for messages: `manifest v1 of team/app`, `blob sha256:… of x`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A manifest by tag or digest: `manifest v1 of team/app`.
+    Manifest {
+        repository: String,
+        reference: String,
+    },
+    /// A blob being downloaded (or HEADed): `blob sha256:… of team/app`.
+    Blob { repository: String, digest: String },
+    /// A blob being uploaded: `blob sha256:… for team/app`, `blob upload to team/app`.
+    Upload {
+        repository: String,
+        digest: Option<Digest>,
+    },
+    /// The referrers of a manifest: `referrers of sha256:… in team/app`.
+    Referrers { repository: String, subject: String },
+    /// A blob from a descriptor's `urls`: `non-distributable blob sha256:…`.
+    Foreign { digest: Digest },
+    /// A token service's answer.
+    Token,
+    /// The body of an error answer.
+    ErrorBody,
+    /// Any other request: `GET /token`.
+    Request { method: String, path: String },
+}
+
+impl std::fmt::Display for Item {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Item::Manifest {
+                repository,
+                reference,
+            } => write!(f, "manifest {reference} of {repository}"),
+            Item::Blob { repository, digest } => write!(f, "blob {digest} of {repository}"),
+            Item::Upload {
+                repository,
+                digest: Some(d),
+            } => write!(f, "blob {d} for {repository}"),
+            Item::Upload {
+                repository,
+                digest: None,
+            } => write!(f, "blob upload to {repository}"),
+            Item::Referrers {
+                repository,
+                subject,
+            } => write!(f, "referrers of {subject} in {repository}"),
+            Item::Foreign { digest } => write!(f, "non-distributable blob {digest}"),
+            Item::Token => f.write_str("token"),
+            Item::ErrorBody => f.write_str("error body"),
+            Item::Request { method, path } => write!(f, "{method} {path}"),
+        }
+    }
+}
+
+impl Item {
+    /// What a request was about, from its method and the URL ferry built for it.
+    pub(crate) fn of_request(method: &str, url: &str) -> Item {
+        let path = match url.split_once("://") {
+            Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+            None => url,
+        };
+        let path = path.split(['?', '#']).next().unwrap_or(path);
+        if let Some(rest) = path.strip_prefix("/v2/") {
+            if let Some((repo, _)) = rest.rsplit_once("/blobs/uploads/") {
+                return Item::Upload {
+                    repository: repo.into(),
+                    digest: None,
+                };
+            }
+            let (repository, r) = (String::from, String::from);
+            if let Some((repo, x)) = rest.rsplit_once("/manifests/") {
+                return Item::Manifest {
+                    repository: repository(repo),
+                    reference: r(x),
+                };
+            }
+            if let Some((repo, x)) = rest.rsplit_once("/blobs/") {
+                return Item::Blob {
+                    repository: repository(repo),
+                    digest: r(x),
+                };
+            }
+            if let Some((repo, x)) = rest.rsplit_once("/referrers/") {
+                return Item::Referrers {
+                    repository: repository(repo),
+                    subject: r(x),
+                };
+            }
+        }
+        Item::Request {
+            method: method.into(),
+            path: path.into(),
+        }
+    }
+}
+
+/// What is wrong with a trust setting that can be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustProblem {
+    NotADirectory,
+    NoSuchDirectory,
+    NoPemCertificate,
+    NoPemKey,
+    /// A client certificate without its `.key`.
+    NoKey {
+        key: String,
+    },
+    /// A client key without its `.cert`.
+    NoCertificate {
+        cert: String,
+    },
+    /// A client certificate whose key (named) is another's.
+    KeyMismatch {
+        key: String,
+    },
+}
+
+impl std::fmt::Display for TrustProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrustProblem::NotADirectory => f.write_str("is not a directory"),
+            TrustProblem::NoSuchDirectory => f.write_str("no such directory"),
+            TrustProblem::NoPemCertificate => f.write_str("holds no PEM certificate"),
+            TrustProblem::NoPemKey => f.write_str("holds no PEM private key"),
+            TrustProblem::NoKey { key } => write!(
+                f,
+                "no key {key} beside it (CA certificates must end in .crt)"
+            ),
+            TrustProblem::NoCertificate { cert } => {
+                write!(f, "no client certificate {cert} beside it")
+            }
+            TrustProblem::KeyMismatch { key } => write!(f, "does not match its key {key}"),
+        }
+    }
+}
+
+/// How a subject came to have more referrers than ferry carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overflow {
+    /// The first page of the referrers API alone.
+    FirstPage,
+    /// Page `page` (1-based), after `before` referrers on the earlier ones.
+    Page { page: usize, before: usize },
+    /// Across the queries for these artifact types.
+    Types(Vec<String>),
+    /// The referrers fallback tag (`sha256-<hex>`).
+    FallbackTag(String),
+}
+
+impl std::fmt::Display for Overflow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Overflow::FirstPage => f.write_str("its first page alone lists more"),
+            Overflow::Page { page, before } => write!(
+                f,
+                "page {page} takes the count past it, after {before} on earlier pages"
+            ),
+            Overflow::Types(types) => write!(f, "artifact types {}", types.join(", ")),
+            Overflow::FallbackTag(tag) => write!(f, "in the fallback tag {tag}"),
+        }
+    }
+}
+
+/// How an upload answer broke the distribution protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Broken {
+    /// `202 Accepted` to the POST at `path`, without a `Location`.
+    NoLocation { path: String },
+    /// `201 Created` to a POST that asked no mount.
+    CreatedWithoutMount { repository: String },
+}
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Broken::NoLocation { path } => write!(f, "it answered 202 to POST {path} without a Location header, so there is nowhere to send the blob"),
+            Broken::CreatedWithoutMount { repository } => write!(f, "it answered 201 Created to POST /v2/{repository}/blobs/uploads/, which asked no mount: no upload session was opened and no byte of the blob was sent, so ferry does not count it as uploaded"),
+        }
+    }
 }
 
 impl RegistryError {
@@ -183,29 +447,10 @@ impl RegistryError {
     }
 }
 
-/// What a request was about, for messages: `manifest v1 of team/app`, `blob sha256:… of x`.
-pub(crate) fn what_of(method: &str, url: &str) -> String {
-    let path = match url.split_once("://") {
-        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
-        None => url,
-    };
-    let path = path.split(['?', '#']).next().unwrap_or(path);
-    if let Some(rest) = path.strip_prefix("/v2/") {
-        for (kind, what) in [
-            ("/manifests/", "manifest"),
-            ("/blobs/uploads/", "blob upload to"),
-            ("/blobs/", "blob"),
-            ("/referrers/", "referrers of"),
-        ] {
-            if let Some((repo, r)) = rest.rsplit_once(kind) {
-                return match what {
-                    "blob upload to" => format!("{what} {repo}"),
-                    _ => format!("{what} {r} of {repo}"),
-                };
-            }
-        }
+impl From<CredentialError> for RegistryError {
+    fn from(e: CredentialError) -> Self {
+        RegistryError::Credentials(Boxed::new(e))
     }
-    format!("{method} {path}")
 }
 
 /// `repo@sha256:…` for a digest, `repo:tag` for a tag.
@@ -217,24 +462,73 @@ fn at(repository: &str, reference: &str) -> String {
     }
 }
 
+fn for_repository(repository: &Option<String>) -> String {
+    match repository {
+        Some(r) => format!(" for repository {r}"),
+        None => String::new(),
+    }
+}
+
+fn plain_http_hint(plain_host: &Option<String>) -> String {
+    match plain_host {
+        Some(h) => format!(" (or, on a network you trust, name {h} with --plain-http)"),
+        None => String::new(),
+    }
+}
+
+/// `ANSWER; ` before the advice, or nothing for an empty answer.
+fn answer_then(answer: &Answer) -> String {
+    if answer.is_empty() {
+        String::new()
+    } else {
+        format!("{answer}; ")
+    }
+}
+
+fn foreign_try(tried: &Option<String>, status: &Option<u16>) -> String {
+    match (tried, status) {
+        (Some(url), Some(s)) => format!("{url}: HTTP {s}"),
+        (Some(url), None) => url.clone(),
+        (None, _) => "none of them is an http or https URL".into(),
+    }
+}
+
+fn waited_note(seconds: &Option<u64>) -> String {
+    match seconds {
+        Some(s) => format!(" (Retry-After: {s} s)"),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn names_what_a_request_was_about() {
+        let of = |m, u| Item::of_request(m, u).to_string();
         assert_eq!(
-            what_of("GET", "/v2/team/app/manifests/v1"),
+            of("GET", "/v2/team/app/manifests/v1"),
             "manifest v1 of team/app"
         );
         assert_eq!(
-            what_of("GET", "https://r:5000/v2/a/blobs/sha256:ab?x=1"),
+            of("GET", "https://r:5000/v2/a/blobs/sha256:ab?x=1"),
             "blob sha256:ab of a"
         );
         assert_eq!(
-            what_of("PUT", "/v2/a/b/blobs/uploads/u1?digest=sha256:ab"),
+            of("PUT", "/v2/a/b/blobs/uploads/u1?digest=sha256:ab"),
             "blob upload to a/b"
         );
-        assert_eq!(what_of("GET", "https://auth.io/token?s=1"), "GET /token");
+        assert_eq!(
+            of("GET", "/v2/a/referrers/sha256:ab?artifactType=x"),
+            "referrers of sha256:ab in a"
+        );
+        assert_eq!(of("GET", "https://auth.io/token?s=1"), "GET /token");
+    }
+
+    #[test]
+    fn stays_small() {
+        // clippy's result_large_err: big fields are boxed rather than dropped.
+        assert!(std::mem::size_of::<RegistryError>() <= 128);
     }
 }

@@ -28,14 +28,16 @@ use ureq::http::{Request, Response};
 use ureq::{Body, SendBody};
 
 pub use credentials::{CliCredential, Credential};
-pub use error::{describe_body, RegistryError};
+pub use error::{describe_body, Answer, AuthFailure, CredentialError, OciError, RegistryError};
+pub use error::{Broken, Item, Overflow, TrustProblem};
 pub use ops::{BlobStream, Repository};
 pub use stall::StallTimeout;
 pub use transport::TransportOptions;
 
 use auth::{parse_challenge, TokenCache};
-use tls::is_tls_error;
 use transport::{is_loopback, Agents};
+
+use crate::error::Boxed;
 
 /// Settings of a client.
 #[derive(Debug, Clone)]
@@ -134,7 +136,8 @@ impl Client {
         for (k, v) in headers {
             b = b.header(*k, v.as_str());
         }
-        // A certs.d problem surfaces in `send_to_host` first; here it only needs to stop.
+        // A certs.d problem of the registry surfaces in `send_to_host` first; another host's
+        // (a token realm, a redirect) travels in ureq's `Other` and `net_error` returns it.
         let agent = self
             .agents
             .for_host(&host)
@@ -164,24 +167,30 @@ impl Client {
         sent.map(|resp| resp.map(|body| stall::guard(body, timeout)))
     }
 
-    /// A failed exchange as a registry error: a stall names the window, anything else is a
-    /// host that cannot be reached.
+    /// A failed exchange as a registry error: a stall names the window, a trust setting that
+    /// stopped the request is itself, anything else is a host that cannot be reached.
     pub(crate) fn net_error(
         &self,
         host: &str,
         method: &str,
         url: &str,
-        e: &ureq::Error,
+        e: ureq::Error,
     ) -> RegistryError {
-        match stall::of_request(e) {
+        match stall::of_request(&e) {
             Some(stall) => RegistryError::TimedOut {
                 host: host.to_string(),
-                what: error::what_of(method, url),
+                what: Item::of_request(method, url),
                 stall,
                 timeout: self.opts.transport.timeout,
                 attempts: 1,
             },
-            None => unreachable(host, url, e),
+            None => match e {
+                ureq::Error::Other(inner) => match inner.downcast::<RegistryError>() {
+                    Ok(own) => *own,
+                    Err(other) => unreachable(host, url, ureq::Error::Other(other)),
+                },
+                e => unreachable(host, url, e),
+            },
         }
     }
 
@@ -200,30 +209,34 @@ impl Client {
         let scheme = known.unwrap_or(if forced_http { "http" } else { "https" });
         let url = format!("{scheme}://{host}{path}");
         self.agents.for_host(host)?;
-        match self.raw(method, &url, headers, body) {
+        let e = match self.raw(method, &url, headers, body) {
             Ok(r) => {
                 lock(&self.schemes).insert(host.to_string(), scheme);
-                Ok(r)
+                return Ok(r);
             }
-            Err(e) if scheme == "https" && is_tls_error(&e) => Err(self.agents.tls_error(host, &e)),
-            // A server that does not answer a TLS hello would not answer http either: only an
-            // answer that is not TLS is a reason to fall back.
-            Err(e)
-                if scheme == "https"
-                    && known.is_none()
-                    && is_loopback(host)
-                    && stall::of_request(&e).is_none()
-                    && !matches!(body, Payload::Stream(..)) =>
-            {
-                let url = format!("http://{host}{path}");
-                let r = self
-                    .raw(method, &url, headers, body)
-                    .map_err(|e2| self.net_error(host, method, &url, &e2))?;
-                lock(&self.schemes).insert(host.to_string(), "http");
-                Ok(r)
+            Err(e) => e,
+        };
+        if scheme == "https" {
+            if let Some(tls) = self.agents.tls_error(host, &e) {
+                return Err(tls);
             }
-            Err(e) => Err(self.net_error(host, method, &url, &e)),
         }
+        // A server that does not answer a TLS hello would not answer http either: only an
+        // answer that is not TLS is a reason to fall back.
+        if scheme == "https"
+            && known.is_none()
+            && is_loopback(host)
+            && stall::of_request(&e).is_none()
+            && !matches!(body, Payload::Stream(..))
+        {
+            let url = format!("http://{host}{path}");
+            let r = self
+                .raw(method, &url, headers, body)
+                .map_err(|e2| self.net_error(host, method, &url, e2))?;
+            lock(&self.schemes).insert(host.to_string(), "http");
+            return Ok(r);
+        }
+        Err(self.net_error(host, method, &url, e))
     }
 
     /// The scheme in use for a host (after the first request), for building absolute URLs.
@@ -266,12 +279,12 @@ impl Client {
             lock(&self.tokens).forget_hint(t.host, t.repository, t.push);
             let who = self.credential(t)?.map(|c| c.source);
             return Err(RegistryError::Auth {
-                host: t.registry.into(),
-                repo: format!(" for repository {}", t.repository),
-                detail: match who {
-                    Some(src) => format!("the registry rejected the credentials from {src}; check the username and password"),
-                    None => "the registry requires credentials and none were found; log in (docker login, or --username with --password-stdin) or set REGISTRY_AUTH_FILE".into(),
-                },
+                registry: t.registry.into(),
+                repository: Some(t.repository.into()),
+                why: Box::new(match who {
+                    Some(from) => AuthFailure::Rejected { from },
+                    None => AuthFailure::NoCredentials,
+                }),
             });
         }
         Ok(resp)
@@ -303,7 +316,7 @@ impl Client {
                         Some(s) => {
                             return Err(RegistryError::RateLimited {
                                 host: t.registry.into(),
-                                detail: format!(" (Retry-After: {s} s)"),
+                                retry_after: Some(s),
                             })
                         }
                         None => Some(self.backoff(attempt)),
@@ -322,7 +335,7 @@ impl Client {
                     if r.status().as_u16() == 429 {
                         return Err(RegistryError::RateLimited {
                             host: t.registry.into(),
-                            detail: String::new(),
+                            retry_after: None,
                         });
                     }
                 }
@@ -345,11 +358,11 @@ impl Client {
     }
 }
 
-fn unreachable(host: &str, url: &str, e: &ureq::Error) -> RegistryError {
+fn unreachable(host: &str, url: &str, e: ureq::Error) -> RegistryError {
     RegistryError::Unreachable {
         host: host.to_string(),
         url: url.split('?').next().unwrap_or(url).to_string(),
-        detail: e.to_string(),
+        source: Boxed::new(e),
     }
 }
 

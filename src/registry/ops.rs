@@ -9,10 +9,13 @@ use ureq::Body;
 use super::location;
 use super::redirect::Landed;
 use super::stall::{Stall, StallError};
-use super::{describe_body, header, Client, Payload, RegistryError, Target};
+use super::{header, Answer, Client, Item, Payload, RegistryError, Target};
 use crate::digest::Digest;
 use crate::manifest::{RawManifest, ACCEPT, MAX_MANIFEST_SIZE};
 use crate::reference::Reference;
+
+/// Why a request failed, whichever layer it failed in.
+type Cause = Box<dyn std::error::Error + Send + Sync>;
 
 /// A blob body being downloaded, with where it finally came from.
 pub struct BlobStream {
@@ -29,7 +32,7 @@ pub(super) fn read_limited(
     resp: &mut Response<Body>,
     limit: u64,
     host: &str,
-    what: &str,
+    what: &Item,
 ) -> Result<Vec<u8>, RegistryError> {
     let mut out = Vec::new();
     resp.body_mut()
@@ -39,21 +42,21 @@ pub(super) fn read_limited(
         .map_err(|e| match StallError::of_io(&e) {
             Some(s) => RegistryError::TimedOut {
                 host: host.into(),
-                what: what.into(),
+                what: what.clone(),
                 stall: s.stall,
                 timeout: s.timeout,
                 attempts: 1,
             },
             None => RegistryError::Io {
                 host: host.into(),
-                what: what.into(),
+                what: what.clone(),
                 source: e,
             },
         })?;
     if u64::try_from(out.len()).map_or(true, |n| n > limit) {
         return Err(RegistryError::TooLarge {
             host: host.into(),
-            what: what.into(),
+            what: what.clone(),
             limit,
         });
     }
@@ -76,17 +79,12 @@ pub(super) fn status_error(
     status: u16,
     body: &[u8],
 ) -> RegistryError {
-    let d = describe_body(body);
     RegistryError::Status {
         host: host.into(),
         method: method.into(),
         url,
         status,
-        detail: if d.is_empty() {
-            String::new()
-        } else {
-            format!(": {d}")
-        },
+        answer: Answer::of(body),
     }
 }
 
@@ -116,27 +114,21 @@ impl Client {
 
     fn get_manifest_once(&self, r: &Reference) -> Result<RawManifest, RegistryError> {
         let t = target(r);
-        let what = format!("manifest {r}");
+        let what = Item::Manifest {
+            repository: r.repository.clone(),
+            reference: r.manifest_reference().to_string(),
+        };
         let path = format!("/v2/{}/manifests/{}", r.repository, r.manifest_reference());
         let mut resp =
             self.send_retrying(&t, "GET", &path, &[("Accept", ACCEPT.to_string())], &[])?;
         let status = resp.status().as_u16();
         if status == 404 {
             let body = read_limited(&mut resp, 64 * 1024, t.host, &what).unwrap_or_default();
-            return Err(RegistryError::NotFound {
-                host: r.registry.clone(),
-                what: match &r.digest {
-                    Some(d) => format!("manifest {d} in repository {}", r.repository),
-                    None => format!(
-                        "tag {} in repository {}",
-                        r.manifest_reference(),
-                        r.repository
-                    ),
-                },
-                detail: format!(
-                    "{}; check the repository name and tag",
-                    describe_body(&body)
-                ),
+            return Err(RegistryError::ManifestNotFound {
+                registry: r.registry.clone(),
+                repository: r.repository.clone(),
+                reference: r.manifest_reference().to_string(),
+                answer: Answer::of(&body),
             });
         }
         if status != 200 {
@@ -148,19 +140,22 @@ impl Client {
         let bytes = read_limited(&mut resp, MAX_MANIFEST_SIZE, t.host, &what)?;
         let expected = match (&r.digest, served_digest) {
             (Some(d), _) => d.clone(),
-            (None, Some(h)) => Digest::parse(h.trim()).map_err(|e| RegistryError::Integrity {
-                host: r.registry.clone(),
-                what: what.clone(),
-                detail: format!("Docker-Content-Digest header: {e}"),
-            })?,
+            (None, Some(h)) => {
+                Digest::parse(h.trim()).map_err(|source| RegistryError::DigestHeader {
+                    host: r.registry.clone(),
+                    what: what.clone(),
+                    source,
+                })?
+            }
             (None, None) => Digest::sha256_of(&bytes),
         };
         let actual = expected.of_same_kind(&bytes);
         if actual != expected {
-            return Err(RegistryError::Integrity {
+            return Err(RegistryError::DigestMismatch {
                 host: r.registry.clone(),
-                what,
-                detail: format!("expected digest {expected}, the bytes served hash to {actual}"),
+                what: Box::new(what),
+                expected,
+                actual,
             });
         }
         Ok(RawManifest::new(bytes, expected, &media_type))
@@ -198,7 +193,10 @@ impl Client {
         } else {
             vec![]
         };
-        let what = format!("blob {digest} of {}", r.repository);
+        let what = Item::Blob {
+            repository: r.repository.clone(),
+            digest: digest.to_string(),
+        };
         let resp = self.send_retrying(&t, "GET", &path, &range, &[])?;
         let url = format!("{}://{}{path}", self.scheme(t.host), t.host);
         let Landed {
@@ -222,12 +220,14 @@ impl Client {
                     status,
                 });
             }
-            let body = read_limited(&mut resp, 64 * 1024, &host, "error body").unwrap_or_default();
+            let body =
+                read_limited(&mut resp, 64 * 1024, &host, &Item::ErrorBody).unwrap_or_default();
             if status == 404 {
-                return Err(RegistryError::NotFound {
-                    host: r.registry.clone(),
-                    what: format!("blob {digest} of {}", r.name()),
-                    detail: describe_body(&body),
+                return Err(RegistryError::BlobNotFound {
+                    registry: r.registry.clone(),
+                    name: r.name(),
+                    digest: digest.clone(),
+                    answer: Answer::of(&body),
                 });
             }
             return Err(status_error(
@@ -254,20 +254,23 @@ impl Client {
         urls: &[String],
         range: &[(&str, String)],
     ) -> Result<BlobStream, RegistryError> {
-        let mut last = None;
+        // The last URL tried, and its status or error.
+        let mut last: Option<(String, Result<u16, Cause>)> = None;
         for u in urls
             .iter()
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
         {
-            let what = format!("non-distributable blob {digest}");
+            let what = Item::Foreign {
+                digest: digest.clone(),
+            };
             let landed = self
                 .raw("GET", u, range, &mut Payload::Empty)
-                .map_err(|e| e.to_string())
+                .map_err(|e| Box::new(e) as Cause)
                 .and_then(|resp| {
                     self.follow_redirects(t, &what, resp, u.clone(), range)
-                        .map_err(|e| e.to_string())
+                        .map_err(|e| Box::new(e) as Cause)
                 });
-            let shown = location::without_query(u);
+            let shown = location::without_query(u).to_string();
             match landed {
                 Ok(l) if matches!(l.resp.status().as_u16(), 200 | 206) => {
                     let length = header(&l.resp, "content-length").and_then(|v| v.parse().ok());
@@ -279,17 +282,21 @@ impl Client {
                         partial,
                     });
                 }
-                Ok(l) => last = Some(format!("{shown}: HTTP {}", l.resp.status().as_u16())),
-                Err(e) => last = Some(format!("{shown}: {e}")),
+                Ok(l) => last = Some((shown, Ok(l.resp.status().as_u16()))),
+                Err(e) => last = Some((shown, Err(e))),
             }
         }
-        Err(RegistryError::NotFound {
-            host: urls.join(", "),
-            what: format!("non-distributable blob {digest}"),
-            detail: format!(
-                "neither the registry nor its urls serve it ({})",
-                last.unwrap_or_default()
-            ),
+        let (tried, status, source) = match last {
+            Some((url, Ok(s))) => (Some(url), Some(s), None),
+            Some((url, Err(e))) => (Some(url), None, Some(e)),
+            None => (None, None, None),
+        };
+        Err(RegistryError::ForeignNotFound {
+            urls: urls.to_vec(),
+            digest: digest.clone(),
+            tried,
+            status,
+            source,
         })
     }
 
@@ -325,7 +332,7 @@ impl crate::walk::Source for Repository<'_> {
                 m.digest,
                 &c.descriptor.media_type,
             ))),
-            Err(RegistryError::NotFound { .. }) => Ok(None),
+            Err(RegistryError::ManifestNotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }

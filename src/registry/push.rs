@@ -6,9 +6,10 @@ use std::io::Read;
 use ureq::http::Response;
 use ureq::Body;
 
-use super::error::error_codes;
-use super::{describe_body, header, location, Client, Payload, RegistryError, Target};
+use super::{header, location, Broken, Client, Item, Payload, RegistryError, Target};
 use crate::digest::{Digest, HoldbackReader};
+use crate::error::Boxed;
+use crate::registry::Answer as Said;
 
 mod check;
 
@@ -42,18 +43,12 @@ fn without_query(url: &str) -> String {
 }
 
 fn status_err(t: &Target, method: &str, url: &str, status: u16, body: &[u8]) -> RegistryError {
-    let d = describe_body(body);
     RegistryError::PushRefused {
-        host: t.registry.to_string(),
+        registry: t.registry.to_string(),
         method: method.into(),
         url: without_query(url),
         status,
-        codes: error_codes(body),
-        detail: if d.is_empty() {
-            String::new()
-        } else {
-            format!(": {d}")
-        },
+        answer: Said::of(body),
     }
 }
 
@@ -120,10 +115,13 @@ impl Client {
             .map(Some)
             .map_err(|why| RegistryError::Location {
                 host: t.registry.into(),
-                what: format!("{method} {}", location::without_query(url)),
+                what: Box::new(Item::Request {
+                    method: method.into(),
+                    path: location::without_query(url).into(),
+                }),
                 from: location::without_query(url).into(),
                 to: location::without_query(&location::resolve(url, loc.trim())).into(),
-                why: why.to_string(),
+                why,
             })
     }
 
@@ -148,7 +146,7 @@ impl Client {
         }
         let resp = self
             .raw(method, url, headers, body)
-            .map_err(|e| self.net_error(host, method, url, &e))?;
+            .map_err(|e| self.net_error(host, method, url, e))?;
         Ok(Answer {
             resp,
             url: url.to_string(),
@@ -177,10 +175,12 @@ impl Client {
             202 => {
                 let location = self.next_location(t, "POST", &url, &resp)?;
                 let location = location.ok_or_else(|| RegistryError::Protocol {
-                    host: t.registry.into(),
+                    registry: t.registry.into(),
                     repository: t.repository.into(),
-                    what: format!("blob {d}"),
-                    detail: format!("it answered 202 to POST {} without a Location header, so there is nowhere to send the blob", without_query(&path)),
+                    digest: d.clone(),
+                    broken: Broken::NoLocation {
+                        path: without_query(&path),
+                    },
                 })?;
                 let chunk_min =
                     header(&resp, "oci-chunk-min-length").and_then(|v| v.trim().parse().ok());
@@ -203,10 +203,12 @@ impl Client {
         match self.post_upload(t, d, None)? {
             Started::Session(s) => Ok(s),
             Started::Mounted => Err(RegistryError::Protocol {
-                host: t.registry.into(),
+                registry: t.registry.into(),
                 repository: t.repository.into(),
-                what: format!("blob {d}"),
-                detail: format!("it answered 201 Created to POST /v2/{}/blobs/uploads/, which asked no mount: no upload session was opened and no byte of the blob was sent, so ferry does not count it as uploaded", t.repository),
+                digest: d.clone(),
+                broken: Broken::CreatedWithoutMount {
+                    repository: t.repository.into(),
+                },
             }),
         }
     }
@@ -233,7 +235,10 @@ impl Client {
     ) -> Result<(), RegistryError> {
         let io = |e: std::io::Error| RegistryError::Io {
             host: t.registry.into(),
-            what: format!("blob {d} for {}", t.repository),
+            what: Item::Upload {
+                repository: t.repository.into(),
+                digest: Some(d.clone()),
+            },
             source: e,
         };
         let session = self.open_session(t, d)?;
@@ -344,12 +349,11 @@ impl Client {
             s => {
                 let b = body_text(&mut resp);
                 Err(RegistryError::ManifestRejected {
-                    host: t.registry.into(),
+                    registry: t.registry.into(),
                     repository: t.repository.into(),
                     reference: reference.into(),
                     status: s,
-                    detail: describe_body(&b),
-                    codes: error_codes(&b),
+                    answer: Said::of(&b),
                 })
             }
         }
@@ -365,10 +369,11 @@ fn refused<R: Read>(
     sent: Result<Answer, RegistryError>,
 ) -> Result<Answer, RegistryError> {
     match (sent, reader.failure()) {
-        (Err(_), Some(why)) => Err(RegistryError::Integrity {
+        (Err(_), Some(why)) => Err(RegistryError::UploadAborted {
             host: t.registry.into(),
-            what: format!("blob {d} (for {})", t.repository),
-            detail: format!("{why}; the upload was aborted before its last bytes, so the registry did not store it"),
+            repository: t.repository.into(),
+            digest: d.clone(),
+            source: Boxed::new(why.clone()),
         }),
         (r, _) => r,
     }

@@ -6,7 +6,7 @@ use ureq::http::Response;
 use ureq::Body;
 
 use super::location::{self, Refusal, MAX_REDIRECTS};
-use super::{header, transport, Client, Payload, RegistryError, Target};
+use super::{header, transport, Client, Item, Payload, RegistryError, Target};
 
 /// Where a request ended after its redirects.
 pub(crate) struct Landed {
@@ -21,13 +21,13 @@ pub(crate) fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
-fn refused(t: &Target, what: &str, from: &str, to: &str, why: Refusal) -> RegistryError {
+fn refused(t: &Target, what: &Item, from: &str, to: &str, why: Refusal) -> RegistryError {
     RegistryError::Location {
         host: t.registry.into(),
-        what: what.into(),
+        what: Box::new(what.clone()),
         from: location::without_query(from).into(),
         to: location::without_query(to).into(),
-        why: why.to_string(),
+        why,
     }
 }
 
@@ -37,7 +37,7 @@ impl Client {
     pub(crate) fn follow_redirects(
         &self,
         t: &Target,
-        what: &str,
+        what: &Item,
         mut resp: Response<Body>,
         mut url: String,
         headers: &[(&str, String)],
@@ -66,7 +66,7 @@ impl Client {
             } else {
                 let host = transport::url_host(&next);
                 self.raw("GET", &next, headers, &mut Payload::Empty)
-                    .map_err(|e| self.net_error(host, "GET", &next, &e))?
+                    .map_err(|e| self.net_error(host, "GET", &next, e))?
             };
             url = next;
         }

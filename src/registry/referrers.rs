@@ -12,7 +12,7 @@ use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserializer;
 
 use super::ops::{read_limited, status_error, target};
-use super::{header, Client, RegistryError};
+use super::{header, Client, Item, Overflow, RegistryError};
 use crate::digest::Digest;
 use crate::manifest::Descriptor;
 use crate::reference::Reference;
@@ -69,12 +69,12 @@ impl UniqueReferrers {
 }
 
 /// The error for a subject with more referrers than ferry carries.
-pub fn too_many(r: &Reference, subject: &Digest, detail: String) -> RegistryError {
+pub fn too_many(r: &Reference, subject: &Digest, why: Overflow) -> RegistryError {
     RegistryError::TooManyReferrers {
         host: r.registry.clone(),
         repository: r.repository.clone(),
-        subject: subject.to_string(),
-        detail,
+        subject: subject.clone(),
+        why,
         limit: MAX_REFERRERS,
     }
 }
@@ -195,7 +195,10 @@ impl Client {
         artifact_type: Option<&str>,
     ) -> Result<Option<Vec<Descriptor>>, RegistryError> {
         let t = target(r);
-        let what = format!("referrers of {subject} in {}", r.repository);
+        let what = Item::Referrers {
+            repository: r.repository.clone(),
+            subject: subject.to_string(),
+        };
         let mut path = format!("/v2/{}/referrers/{subject}", r.repository);
         if let Some(a) = artifact_type {
             path.push_str(&format!("?artifactType={}", super::percent_encode(a)));
@@ -204,10 +207,10 @@ impl Client {
         let mut bytes = 0u64;
         for page in 0.. {
             if page >= MAX_REFERRER_PAGES {
-                return Err(RegistryError::Integrity {
+                return Err(RegistryError::TooManyPages {
                     host: r.registry.clone(),
                     what,
-                    detail: format!("more than {MAX_REFERRER_PAGES} Link pages"),
+                    limit: MAX_REFERRER_PAGES,
                 });
             }
             let mut resp = self.send_retrying(
@@ -228,12 +231,10 @@ impl Client {
             let body = read_limited(&mut resp, MAX_REFERRERS_PAGE_SIZE, t.host, &what)?;
             bytes = bytes.saturating_add(u64::try_from(body.len()).unwrap_or(u64::MAX));
             if bytes > MAX_REFERRERS_BYTES {
-                return Err(RegistryError::Integrity {
+                return Err(RegistryError::TooManyReferrerBytes {
                     host: r.registry.clone(),
                     what,
-                    detail: format!(
-                        "its pages hold more than {MAX_REFERRERS_BYTES} bytes of descriptors"
-                    ),
+                    limit: MAX_REFERRERS_BYTES,
                 });
             }
             let filtered = artifact_type.is_none()
@@ -241,22 +242,22 @@ impl Client {
             let keep = |d: &Descriptor| filtered || d.artifact_type.as_deref() == artifact_type;
             let before = found.len();
             let room =
-                add_page(&body, &mut found, &keep).map_err(|e| RegistryError::Integrity {
+                add_page(&body, &mut found, &keep).map_err(|source| RegistryError::NotAnIndex {
                     host: r.registry.clone(),
                     what: what.clone(),
-                    detail: format!("not an OCI index: {e}"),
+                    source,
                 })?;
             if !room {
                 return Err(too_many(
                     r,
                     subject,
                     if page == 0 {
-                        "its first page alone lists more".to_string()
+                        Overflow::FirstPage
                     } else {
-                        format!(
-                            "page {} takes the count past it, after {before} on earlier pages",
-                            page + 1
-                        )
+                        Overflow::Page {
+                            page: page + 1,
+                            before,
+                        }
                     },
                 ));
             }

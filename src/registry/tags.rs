@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use super::error::Item;
 use super::ops::{read_limited, status_error, target};
 use super::referrers::next_link;
 use super::{header, Client, RegistryError};
@@ -33,7 +34,10 @@ impl Client {
         max_pages: usize,
     ) -> Result<Option<HashSet<String>>, RegistryError> {
         let t = target(r);
-        let what = format!("tags of {}", r.repository);
+        let what = Item::Request {
+            method: "GET".into(),
+            path: format!("/v2/{}/tags/list", r.repository),
+        };
         let mut path = format!("/v2/{}/tags/list?n={PAGE}", r.repository);
         let mut found = HashSet::new();
         for _ in 0..max_pages {
@@ -48,12 +52,10 @@ impl Client {
                 return Err(status_error(t.host, "GET", path, status, &body));
             }
             let body = read_limited(&mut resp, MAX_TAGS_PAGE_SIZE, t.host, &what)?;
-            let page: Page =
-                serde_json::from_slice(&body).map_err(|e| RegistryError::Integrity {
-                    host: r.registry.clone(),
-                    what: what.clone(),
-                    detail: format!("not a tag list: {e}"),
-                })?;
+            // A list that is not one is no list: the caller asks tag by tag.
+            let Ok(page) = serde_json::from_slice::<Page>(&body) else {
+                return Ok(None);
+            };
             let tags = page.tags.unwrap_or_default().into_iter();
             found.extend(tags.filter(|tag| prefixes.iter().any(|p| tag.starts_with(p))));
             match header(&resp, "link").and_then(|l| next_link(&l)) {

@@ -11,8 +11,9 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig};
 
-use super::transport::{is_certificate_error, TransportOptions};
-use super::RegistryError;
+use super::transport::TransportOptions;
+use super::{RegistryError, TrustProblem};
+use crate::error::Boxed;
 
 /// Replaces the default certs.d roots (`:`-separated); tests use it so they never touch /etc.
 pub const CERTS_D_ENV: &str = "FERRY_CERTS_D";
@@ -81,9 +82,15 @@ impl Trust {
                 // skopeo ignores a missing --cert-dir; a typo is better named.
                 match std::fs::metadata(dir) {
                     Ok(m) if m.is_dir() => {}
-                    Ok(_) => return Err(trust_error("--cert-dir", dir, "is not a directory")),
+                    Ok(_) => {
+                        return Err(trust_error("--cert-dir", dir, TrustProblem::NotADirectory))
+                    }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        return Err(trust_error("--cert-dir", dir, "no such directory"))
+                        return Err(trust_error(
+                            "--cert-dir",
+                            dir,
+                            TrustProblem::NoSuchDirectory,
+                        ))
                     }
                     Err(e) => return Err(read_error("--cert-dir", dir, e)),
                 }
@@ -167,12 +174,15 @@ fn system_roots() -> Result<Vec<Certificate<'static>>, RegistryError> {
     if found.certs.is_empty() {
         // A store named explicitly that yields nothing is a mistake, not "no store".
         for var in ["SSL_CERT_FILE", "SSL_CERT_DIR"] {
-            if let (Some(v), Some(e)) = (std::env::var_os(var), found.errors.first()) {
-                return Err(RegistryError::Trust {
-                    what: var,
-                    path: v.into(),
-                    problem: format!("no CA certificate could be read ({e})"),
-                });
+            if let Some(v) = std::env::var_os(var) {
+                if let Some(e) = found.errors.into_iter().next() {
+                    return Err(RegistryError::SystemStore {
+                        var,
+                        path: v.into(),
+                        source: Boxed::new(e),
+                    });
+                }
+                break;
             }
         }
         let bundled = webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter();
@@ -187,19 +197,19 @@ fn system_roots() -> Result<Vec<Certificate<'static>>, RegistryError> {
         .collect())
 }
 
-fn read_error(what: &'static str, path: &Path, err: std::io::Error) -> RegistryError {
+fn read_error(what: &'static str, path: &Path, source: std::io::Error) -> RegistryError {
     RegistryError::TrustRead {
         what,
         path: path.to_path_buf(),
-        err,
+        source,
     }
 }
 
-fn trust_error(what: &'static str, path: &Path, problem: impl Into<String>) -> RegistryError {
+fn trust_error(what: &'static str, path: &Path, problem: TrustProblem) -> RegistryError {
     RegistryError::Trust {
         what,
         path: path.to_path_buf(),
-        problem: problem.into(),
+        problem,
     }
 }
 
@@ -213,7 +223,7 @@ fn pem_certs(
         .filter_map(Result::ok)
         .collect();
     if certs.is_empty() {
-        return Err(trust_error(what, path, "holds no PEM certificate"));
+        return Err(trust_error(what, path, TrustProblem::NoPemCertificate));
     }
     Ok(certs)
 }
@@ -258,8 +268,8 @@ fn read_cert_dir(dir: &Path) -> Result<CertDir, RegistryError> {
             match pem_certs("CA file", &path) {
                 Ok(c) => out.cas.extend(to_ureq(&c)),
                 // A dangling link, or a race with a deletion: containers/image skips it too.
-                Err(RegistryError::TrustRead { err, .. })
-                    if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(RegistryError::TrustRead { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(e),
             }
         } else if let Some(stem) = name.strip_suffix(".cert") {
@@ -268,7 +278,7 @@ fn read_cert_dir(dir: &Path) -> Result<CertDir, RegistryError> {
                 return Err(trust_error(
                     "client certificate",
                     &path,
-                    format!("no key {key} beside it (CA certificates must end in .crt)"),
+                    TrustProblem::NoKey { key },
                 ));
             }
             let id = load_identity(&path, &dir.join(&key))?;
@@ -279,7 +289,7 @@ fn read_cert_dir(dir: &Path) -> Result<CertDir, RegistryError> {
                 return Err(trust_error(
                     "client key",
                     &path,
-                    format!("no client certificate {cert} beside it"),
+                    TrustProblem::NoCertificate { cert },
                 ));
             }
         }
@@ -291,7 +301,7 @@ fn read_cert_dir(dir: &Path) -> Result<CertDir, RegistryError> {
 fn load_identity(cert_path: &Path, key_path: &Path) -> Result<Identity, RegistryError> {
     let chain = pem_certs("client certificate", cert_path)?;
     let key_pem = std::fs::read(key_path).map_err(|e| read_error("client key", key_path, e))?;
-    let no_key = || trust_error("client key", key_path, "holds no PEM private key");
+    let no_key = || trust_error("client key", key_path, TrustProblem::NoPemKey);
     let key_der = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|_| no_key())?;
     let key = PrivateKey::from_pem(&key_pem).map_err(|_| no_key())?;
     let provider = rustls::crypto::ring::default_provider();
@@ -305,15 +315,14 @@ fn load_identity(cert_path: &Path, key_path: &Path) -> Result<Identity, Registry
             return Err(trust_error(
                 "client certificate",
                 cert_path,
-                format!("does not match its key {key_name}"),
+                TrustProblem::KeyMismatch { key: key_name },
             ))
         }
         Err(e) => {
-            return Err(trust_error(
-                "client key",
-                key_path,
-                format!("cannot be used: {e}"),
-            ))
+            return Err(RegistryError::ClientKey {
+                path: key_path.to_path_buf(),
+                source: Boxed::new(e),
+            })
         }
     }
     Ok(Identity {
@@ -322,16 +331,21 @@ fn load_identity(cert_path: &Path, key_path: &Path) -> Result<Identity, Registry
     })
 }
 
+/// The TLS library's error inside a ureq error: a handshake failure reaches ferry as an
+/// `io::Error` wrapping it (rustls' `complete_io`), a configuration error as itself.
+fn rustls_error(e: &ureq::Error) -> Option<&rustls::Error> {
+    match e {
+        ureq::Error::Rustls(t) => Some(t),
+        ureq::Error::Io(io) => io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
+        _ => None,
+    }
+}
+
 /// The alert a server sent about our (absent or refused) client certificate, if that is
 /// what `e` is.
 fn client_auth_alert(e: &ureq::Error) -> Option<rustls::AlertDescription> {
     use rustls::AlertDescription as A;
-    let tls = match e {
-        ureq::Error::Rustls(t) => Some(t),
-        ureq::Error::Io(io) => io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
-        _ => None,
-    };
-    match tls {
+    match rustls_error(e) {
         Some(rustls::Error::AlertReceived(
             a @ (A::BadCertificate
             | A::CertificateRequired
@@ -346,24 +360,33 @@ fn client_auth_alert(e: &ureq::Error) -> Option<rustls::AlertDescription> {
     }
 }
 
-/// Is `e` about certificates, ours or the server's (never a reason to fall back to http)?
-pub fn is_tls_error(e: &ureq::Error) -> bool {
-    is_certificate_error(e) || client_auth_alert(e).is_some()
+/// The verdict on the server's certificate, if `e` is one: invalid (untrusted issuer, bad
+/// signature, wrong name, expired, …) or absent.
+fn server_cert_verdict(e: &ureq::Error) -> Option<&rustls::Error> {
+    rustls_error(e).filter(|t| {
+        matches!(
+            t,
+            rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+        )
+    })
 }
 
 /// The error to report for a certificate failure talking to `host`, which presented
-/// `client_cert` (if any).
-pub fn tls_error(host: &str, e: &ureq::Error, client_cert: Option<&Path>) -> RegistryError {
-    match (client_auth_alert(e), client_cert) {
-        (Some(_), None) => RegistryError::ClientCertRequired { host: host.into() },
-        (Some(alert), Some(cert)) => RegistryError::ClientCertRejected {
-            host: host.into(),
-            cert: cert.to_path_buf(),
-            alert: format!("{alert:?}"),
-        },
-        (None, _) => RegistryError::Certificate {
-            host: host.into(),
-            detail: e.to_string(),
-        },
+/// `client_cert` (if any); `None` when `e` is not about certificates, ours or the server's
+/// (only then may a loopback host fall back to http).
+pub fn tls_error(host: &str, e: &ureq::Error, client_cert: Option<&Path>) -> Option<RegistryError> {
+    if let Some(alert) = client_auth_alert(e) {
+        return Some(match client_cert {
+            None => RegistryError::ClientCertRequired { host: host.into() },
+            Some(cert) => RegistryError::ClientCertRejected {
+                host: host.into(),
+                cert: cert.to_path_buf(),
+                alert,
+            },
+        });
     }
+    server_cert_verdict(e).map(|verdict| RegistryError::Certificate {
+        host: host.into(),
+        verdict: Box::new(verdict.clone()),
+    })
 }

@@ -12,8 +12,8 @@ use base64::Engine;
 
 use super::auth::{Challenge, TokenKey};
 use super::{
-    describe_body, lock, percent_encode, transport, Client, Credential, Payload, RegistryError,
-    Target,
+    describe_body, lock, percent_encode, transport, AuthFailure, Client, Credential, Item, Payload,
+    RegistryError, Target,
 };
 
 /// A token and its lifetime in seconds, if the service said.
@@ -32,6 +32,15 @@ fn scrub(text: String, cred: Option<&Credential>) -> String {
     }
 }
 
+/// An authentication failure for `t`, naming its repository when the failure concerns it.
+fn auth_error(t: &Target, for_repository: bool, why: AuthFailure) -> RegistryError {
+    RegistryError::Auth {
+        registry: t.registry.into(),
+        repository: for_repository.then(|| t.repository.into()),
+        why: Box::new(why),
+    }
+}
+
 impl Client {
     /// Turns a challenge into an Authorization header value.
     pub(super) fn authorize(
@@ -41,36 +50,24 @@ impl Client {
         used: Option<&str>,
     ) -> Result<String, RegistryError> {
         let cred = self.credential(t)?;
-        let no_creds = || {
-            RegistryError::Auth {
-            host: t.registry.into(),
-            repo: format!(" for repository {}", t.repository),
-            detail: "the registry requires credentials and none were found; log in (docker login, or --username with --password-stdin) or set REGISTRY_AUTH_FILE".into(),
-        }
-        };
+        let no_creds = || auth_error(t, true, AuthFailure::NoCredentials);
         match challenge {
-            None => Err(RegistryError::Auth {
-                host: t.registry.into(),
-                repo: String::new(),
-                detail: "401 without a usable WWW-Authenticate challenge".into(),
-            }),
+            None => Err(auth_error(t, false, AuthFailure::NoChallenge)),
             Some(Challenge::Basic) => {
                 let c = cred.ok_or_else(no_creds)?;
                 if c.refresh_token().is_some() {
                     // docker sends nothing here either: the token is for a token service.
-                    return Err(RegistryError::Auth {
-                        host: t.registry.into(),
-                        repo: String::new(),
-                        detail: format!("the registry asks for a username and password (Basic), and {} holds an identity token, which only a token service takes; log in with a username and password", c.source),
-                    });
+                    let from = c.source.clone();
+                    return Err(auth_error(
+                        t,
+                        false,
+                        AuthFailure::BasicWithIdentityToken { from },
+                    ));
                 }
                 let h = basic(&c.username, &c.password);
                 if used == Some(h.as_str()) {
-                    return Err(RegistryError::Auth {
-                        host: t.registry.into(),
-                        repo: String::new(),
-                        detail: format!("the registry rejected the credentials from {}; check the username and password", c.source),
-                    });
+                    let from = c.source.clone();
+                    return Err(auth_error(t, false, AuthFailure::Rejected { from }));
                 }
                 Ok(h)
             }
@@ -139,11 +136,7 @@ impl Client {
         Err(RegistryError::PlainHttpCredentials {
             registry: t.registry.into(),
             realm: realm.split('?').next().unwrap_or(realm).into(),
-            hint: if plain_registry {
-                format!(" (or, on a network you trust, name {realm_host} with --plain-http)")
-            } else {
-                String::new()
-            },
+            plain_host: plain_registry.then(|| realm_host.to_string()),
         })
     }
 
@@ -181,26 +174,22 @@ impl Client {
         let (status, body) =
             self.token_exchange("GET", &url, &headers, &mut Payload::Empty, key)?;
         if status == 401 || status == 403 {
-            return Err(RegistryError::Auth {
-                host: t.registry.into(),
-                repo: format!(" for repository {}", t.repository),
-                detail: match cred {
-                    Some(c) if c.refresh_token().is_some() => format!("the token service {} refused the identity token from {} (HTTP {status}); log in again (docker login)", key.realm, c.source),
-                    Some(c) => format!("the token service {} refused the credentials from {} (HTTP {status}); check the username and password", key.realm, c.source),
-                    None => format!("the token service {} requires credentials (HTTP {status}); log in (docker login, or --username with --password-stdin)", key.realm),
-                },
-            });
+            let from = cred.map(|c| (c.source.clone(), c.refresh_token().is_some()));
+            let realm = key.realm.clone();
+            let why = AuthFailure::TokenRefused {
+                realm,
+                status,
+                from,
+            };
+            return Err(auth_error(t, true, why));
         }
         if status != 200 {
-            return Err(RegistryError::Auth {
-                host: t.registry.into(),
-                repo: format!(" for repository {}", t.repository),
-                detail: format!(
-                    "token service {} answered HTTP {status}: {}",
-                    key.realm,
-                    scrub(describe_body(&body), cred)
-                ),
-            });
+            let why = AuthFailure::TokenStatus {
+                realm: key.realm.clone(),
+                status,
+                answer: scrub(describe_body(&body), cred),
+            };
+            return Err(auth_error(t, true, why));
         }
         parse_token(t, key, &body)
     }
@@ -217,7 +206,7 @@ impl Client {
         let realm_host = transport::url_host(&key.realm).to_string();
         let mut resp = self
             .raw(method, url, headers, payload)
-            .map_err(|e| self.net_error(&realm_host, method, &key.realm, &e))?;
+            .map_err(|e| self.net_error(&realm_host, method, &key.realm, e))?;
         let status = resp.status().as_u16();
         let mut body = Vec::new();
         resp.body_mut()
@@ -226,7 +215,7 @@ impl Client {
             .read_to_end(&mut body)
             .map_err(|e| RegistryError::Io {
                 host: realm_host,
-                what: "token".into(),
+                what: Item::Token,
                 source: e,
             })?;
         Ok((status, body))
@@ -242,24 +231,15 @@ fn parse_token(t: &Target, key: &TokenKey, body: &[u8]) -> Result<Token, Registr
         access_token: Option<String>,
         expires_in: Option<u64>,
     }
-    let tok: Tok = serde_json::from_slice(body).map_err(|_| RegistryError::Auth {
-        host: t.registry.into(),
-        repo: String::new(),
-        detail: format!(
-            "token service {} answered something that is not a token",
-            key.realm
-        ),
-    })?;
+    let realm = || key.realm.clone();
+    let tok: Tok = serde_json::from_slice(body)
+        .map_err(|_| auth_error(t, false, AuthFailure::NotAToken { realm: realm() }))?;
     let token = tok
         .access_token
         .filter(|s| !s.is_empty())
         .or(tok.token)
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| RegistryError::Auth {
-            host: t.registry.into(),
-            repo: String::new(),
-            detail: format!("token service {} answered without a token", key.realm),
-        })?;
+        .ok_or_else(|| auth_error(t, false, AuthFailure::NoToken { realm: realm() }))?;
     Ok((token, tok.expires_in))
 }
 

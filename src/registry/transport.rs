@@ -117,9 +117,9 @@ impl Agents {
         }))
     }
 
-    /// The error for a certificate failure (`is_tls_error`) talking to `host`: an untrusted
-    /// server, or a client certificate the server demanded or refused.
-    pub fn tls_error(&self, host: &str, e: &ureq::Error) -> RegistryError {
+    /// The error for a certificate failure talking to `host`: an untrusted server, or a
+    /// client certificate the server demanded or refused; `None` when `e` is not one.
+    pub fn tls_error(&self, host: &str, e: &ureq::Error) -> Option<RegistryError> {
         let cert = self.host_agent(host).ok().and_then(|a| a.client_cert);
         tls_error(host, e, cert.as_deref())
     }
@@ -156,12 +156,6 @@ pub fn is_loopback(host: &str) -> bool {
 pub fn url_host(url: &str) -> &str {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     rest.split(['/', '?', '#']).next().unwrap_or(rest)
-}
-
-/// Is this ureq error about an untrusted or invalid certificate (never a reason to fall back)?
-pub fn is_certificate_error(e: &ureq::Error) -> bool {
-    let s = e.to_string().to_ascii_lowercase();
-    s.contains("certificate") || s.contains("unknownissuer") || s.contains("badsignature")
 }
 
 #[cfg(test)]

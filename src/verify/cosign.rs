@@ -56,15 +56,13 @@ impl std::fmt::Display for SigStatus {
 
 /// Reads a PEM public key (`-----BEGIN PUBLIC KEY-----`, an ECDSA P-256 SubjectPublicKeyInfo).
 pub fn load_key(path: &Path) -> Result<VerifyingKey, VerifyError> {
-    let err = |detail: String| VerifyError::Key {
+    let text = std::fs::read_to_string(path).map_err(|source| VerifyError::KeyRead {
         path: path.to_path_buf(),
-        detail,
-    };
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    VerifyingKey::from_public_key_pem(text.trim()).map_err(|e| {
-        err(format!(
-            "not a PEM ECDSA P-256 public key (-----BEGIN PUBLIC KEY-----), as cosign generate-key-pair writes: {e}"
-        ))
+        source,
+    })?;
+    VerifyingKey::from_public_key_pem(text.trim()).map_err(|source| VerifyError::KeyFormat {
+        path: path.to_path_buf(),
+        source,
     })
 }
 

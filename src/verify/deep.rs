@@ -11,6 +11,7 @@ use flate2::read::MultiGzDecoder;
 use serde::Serialize;
 
 use crate::digest::{Algorithm, Digest, Hasher};
+use crate::error::{chain, Chain};
 use crate::layout::graph::{Graph, Node};
 use crate::layout::reader::Bundle;
 use crate::progress::Progress;
@@ -237,7 +238,7 @@ pub fn check(
             Ok(())
         });
         if let Err(e) = streamed {
-            problems.push((String::new(), format!("--deep: {e}")));
+            problems.push((String::new(), format!("--deep: {}", Chain(&e))));
         }
     } else {
         let mut order: Vec<(&Digest, &Work)> = work.iter().collect();
@@ -249,7 +250,7 @@ pub fn check(
             |buf, (d, w), _| {
                 let r = match bundle.open_blob(d) {
                     Ok(mut r) => uncompressed_digest(&mut r, w.kind, buf, &progress),
-                    Err(e) => Err(e.to_string()),
+                    Err(e) => Err(chain(&e)),
                 };
                 record(d, r);
                 Ok::<_, std::convert::Infallible>(())

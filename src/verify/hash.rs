@@ -8,6 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::digest::{Digest, Hasher};
+use crate::error::chain;
 use crate::layout::gz::blob_digest;
 use crate::layout::members::Member;
 use crate::layout::reader::Bundle;
@@ -69,7 +70,7 @@ fn check_member(
     }
     let mut reader = match bundle.open_blob(&expected) {
         Ok(r) => r,
-        Err(e) => return finding(Some(expected), e.to_string()),
+        Err(e) => return finding(Some(expected), chain(&e)),
     };
     let mut h = Hasher::new(expected.algorithm());
     let mut read = 0u64;

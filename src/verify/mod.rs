@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::digest::Digest;
+use crate::error::chain;
 use crate::layout::graph::{read_entries, walk, Graph, GraphError, Role};
 use crate::layout::reader::Bundle;
 use crate::layout::{LayoutError, OCI_LAYOUT_FILE};
@@ -48,8 +49,16 @@ pub enum VerifyError {
     Layout(#[from] LayoutError),
     #[error(transparent)]
     Graph(#[from] GraphError),
-    #[error("--key {path}: {detail}")]
-    Key { path: PathBuf, detail: String },
+    #[error("--key {}", path.display())]
+    KeyRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("--key {}: not a PEM ECDSA P-256 public key (-----BEGIN PUBLIC KEY-----), as cosign generate-key-pair writes", path.display())]
+    KeyFormat {
+        path: PathBuf,
+        source: p256::pkcs8::spki::Error,
+    },
 }
 
 /// A manifest's signature state, reported per image and per signed manifest.
@@ -138,7 +147,7 @@ fn check_oci_layout(bundle: &Bundle, problems: &mut Vec<(String, String)>) {
         Ok(None) => bad(format!(
             "{OCI_LAYOUT_FILE} is missing: this is not an OCI image layout"
         )),
-        Err(e) => bad(e.to_string()),
+        Err(e) => bad(chain(&e)),
     }
 }
 

@@ -2,6 +2,8 @@
 //! manifest they concern (`detail`), escaped, and never a token (DESIGN §1: a body that looks
 //! like a token service's answer is described, not quoted).
 
+use std::fmt;
+
 use serde_json::Value;
 
 use crate::text::escape;
@@ -93,45 +95,126 @@ fn errors(body: &[u8]) -> Option<Vec<Value>> {
     v.get("errors")?.as_array().cloned()
 }
 
-/// The OCI error codes of an answer (`NAME_UNKNOWN`, `DENIED`, …), escaped.
-pub fn error_codes(body: &[u8]) -> Vec<String> {
-    errors(body)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|e| e.get("code")?.as_str().map(quote))
-        .collect()
+/// One OCI error of an error answer (go-containerregistry's `transport.Diagnostic`): its
+/// code, message and what its `detail` names, each redacted and escaped for a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OciError {
+    /// `NAME_UNKNOWN`, `DENIED`, `MANIFEST_BLOB_UNKNOWN`, …
+    pub code: String,
+    pub message: String,
+    /// What `detail` names: `digest sha256:…`, `name team/app`, or its text.
+    pub detail: Option<String>,
 }
 
-/// Summarises an error answer for a message: `CODE message (digest sha256:…)` per OCI error,
-/// else the start of the text; a body that carries a token is described instead.
-pub fn describe_body(body: &[u8]) -> String {
-    if carries_token(body) {
-        return "an answer that carries a token (not shown)".into();
-    }
-    if let Some(errs) = errors(body) {
-        let parts: Vec<String> = errs
-            .iter()
-            .map(|e| {
-                let text = |k: &str| e.get(k).and_then(Value::as_str).map(quote);
-                let mut s = format!(
-                    "{} {}",
-                    text("code").unwrap_or_default(),
-                    text("message").unwrap_or_default()
-                )
-                .trim()
-                .to_string();
-                if let Some(d) = e.get("detail").and_then(detail_of) {
-                    s.push_str(&format!(" ({d})"));
-                }
-                s
-            })
-            .filter(|s| !s.is_empty())
-            .collect();
-        if !parts.is_empty() {
-            return parts.join("; ");
+impl OciError {
+    fn of(e: &Value) -> OciError {
+        let text = |k: &str| e.get(k).and_then(Value::as_str).map(quote);
+        OciError {
+            code: text("code").unwrap_or_default(),
+            message: text("message").unwrap_or_default(),
+            detail: e.get("detail").and_then(detail_of),
         }
     }
-    quote(&String::from_utf8_lossy(body))
+
+    fn is_empty(&self) -> bool {
+        self.code.is_empty() && self.message.is_empty() && self.detail.is_none()
+    }
+}
+
+/// `CODE message (digest sha256:…)`.
+impl fmt::Display for OciError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(format!("{} {}", self.code, self.message).trim())?;
+        if let Some(d) = &self.detail {
+            write!(f, " ({d})")?;
+        }
+        Ok(())
+    }
+}
+
+/// What an error answer said, as data: its OCI errors in order, else the start of its text;
+/// a body that carries a token is never kept (DESIGN §1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Answer {
+    /// No body, or none was read (the answer to a HEAD).
+    #[default]
+    Empty,
+    /// An OCI error body (`{"errors": [{"code", "message", "detail"}]}`).
+    Errors(Vec<OciError>),
+    /// Any other body: its start, redacted and escaped.
+    Text(String),
+    /// A body that looks like a token service's answer: described, not quoted.
+    Token,
+}
+
+impl Answer {
+    /// Reads an error answer's body.
+    pub fn of(body: &[u8]) -> Answer {
+        if carries_token(body) {
+            return Answer::Token;
+        }
+        if let Some(errs) = errors(body) {
+            let errs: Vec<OciError> = errs
+                .iter()
+                .map(OciError::of)
+                .filter(|e| !e.is_empty())
+                .collect();
+            if !errs.is_empty() {
+                return Answer::Errors(errs);
+            }
+        }
+        match quote(&String::from_utf8_lossy(body)) {
+            t if t.is_empty() => Answer::Empty,
+            t => Answer::Text(t),
+        }
+    }
+
+    /// The OCI error codes of the answer, in order.
+    pub fn codes(&self) -> impl Iterator<Item = &str> {
+        let errs = match self {
+            Answer::Errors(e) => &e[..],
+            _ => &[],
+        };
+        errs.iter().map(|e| e.code.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Answer::Empty)
+    }
+
+    /// `: ANSWER`, or nothing for an empty answer: the tail of a status message.
+    pub fn tail(&self) -> String {
+        if self.is_empty() {
+            String::new()
+        } else {
+            format!(": {self}")
+        }
+    }
+}
+
+/// `CODE message (digest sha256:…); …`, the text, or that it carried a token.
+impl fmt::Display for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Answer::Empty => Ok(()),
+            Answer::Errors(errs) => {
+                for (i, e) in errs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                Ok(())
+            }
+            Answer::Text(t) => f.write_str(t),
+            Answer::Token => f.write_str("an answer that carries a token (not shown)"),
+        }
+    }
+}
+
+/// Summarises an error answer for a message (the text of [`Answer::of`]).
+pub fn describe_body(body: &[u8]) -> String {
+    Answer::of(body).to_string()
 }
 
 #[cfg(test)]
@@ -159,10 +242,22 @@ mod tests {
             describe_body(string.as_bytes()),
             format!("BLOB_UNKNOWN blob unknown ({d})")
         );
+        let answer = Answer::of(object.as_bytes());
         assert_eq!(
-            error_codes(object.as_bytes()),
-            vec!["MANIFEST_BLOB_UNKNOWN"]
+            answer.codes().collect::<Vec<_>>(),
+            ["MANIFEST_BLOB_UNKNOWN"]
         );
+        assert_eq!(
+            answer,
+            Answer::Errors(vec![OciError {
+                code: "MANIFEST_BLOB_UNKNOWN".into(),
+                message: "blob unknown to registry".into(),
+                detail: Some(format!("digest {d}")),
+            }])
+        );
+        assert_eq!(Answer::of(b""), Answer::Empty);
+        assert_eq!(Answer::of(b"").tail(), "");
+        assert_eq!(Answer::of(b"x").tail(), ": x");
     }
 
     #[test]

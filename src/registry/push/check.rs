@@ -6,7 +6,7 @@ use ureq::http::Response;
 use ureq::Body;
 
 use super::super::ops::{read_limited, status_error};
-use super::{header, location, status_err, Client, Payload, RegistryError, Target};
+use super::{header, location, status_err, Client, Item, Payload, RegistryError, Target};
 use crate::digest::Digest;
 use crate::manifest::{ACCEPT, MAX_MANIFEST_SIZE};
 
@@ -93,7 +93,10 @@ impl Client {
             return Ok(served);
         }
         let mut resp = self.send_retrying(t, "GET", &path, &accept, &[])?;
-        let what = format!("manifest {}/{reference}", t.repository);
+        let what = Item::Manifest {
+            repository: t.repository.into(),
+            reference: reference.into(),
+        };
         match resp.status().as_u16() {
             200 => {}
             404 => return Ok(None),

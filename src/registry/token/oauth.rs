@@ -3,10 +3,10 @@
 //! distribution's client does, the scopes go in one `scope` field, separated by spaces (its
 //! own token server reads only the first `scope` field of a form).
 
-use super::{parse_token, scrub, Token};
+use super::{auth_error, parse_token, scrub, Token};
 use crate::registry::auth::TokenKey;
 use crate::registry::{describe_body, percent_encode, Client, Credential, Payload};
-use crate::registry::{RegistryError, Target};
+use crate::registry::{AuthFailure, RegistryError, Target};
 
 /// The spec requires a `client_id`; it need not be registered, it names the client in audits.
 const CLIENT_ID: &str = "ferry";
@@ -78,25 +78,25 @@ impl Client {
         match status {
             200 => parse_token(t, key, &answer).map(Some),
             404 | 405 => Ok(None),
-            400 | 401 | 403 => Err(RegistryError::Auth {
-                host: t.registry.into(),
-                repo: format!(" for repository {}", t.repository),
-                detail: format!(
-                    "the token service {} refused the identity token from {} (HTTP {status}: {}); log in again (docker login)",
-                    key.realm,
-                    cred.source,
-                    scrub(describe_refusal(&answer), Some(cred))
-                ),
-            }),
-            _ => Err(RegistryError::Auth {
-                host: t.registry.into(),
-                repo: format!(" for repository {}", t.repository),
-                detail: format!(
-                    "token service {} answered HTTP {status} to the refresh-token grant: {}",
-                    key.realm,
-                    scrub(describe_refusal(&answer), Some(cred))
-                ),
-            }),
+            400 | 401 | 403 => Err(auth_error(
+                t,
+                true,
+                AuthFailure::RefreshRefused {
+                    realm: key.realm.clone(),
+                    from: cred.source.clone(),
+                    status,
+                    answer: scrub(describe_refusal(&answer), Some(cred)),
+                },
+            )),
+            _ => Err(auth_error(
+                t,
+                true,
+                AuthFailure::RefreshStatus {
+                    realm: key.realm.clone(),
+                    status,
+                    answer: scrub(describe_refusal(&answer), Some(cred)),
+                },
+            )),
         }
     }
 }
