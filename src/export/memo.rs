@@ -124,15 +124,6 @@ impl crate::walk::Source for Remembered<'_> {
 
     fn manifest(&self, c: &Checked) -> Result<Option<RawManifest>, RegistryError> {
         let r = self.reference.with_digest(&c.digest);
-        match self.memo.manifest(self.client, &r) {
-            // The descriptor's media type, as the registry source does.
-            Ok(m) => Ok(Some(RawManifest::new(
-                m.bytes,
-                m.digest,
-                &c.descriptor.media_type,
-            ))),
-            Err(RegistryError::ManifestNotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        crate::registry::as_child(self.memo.manifest(self.client, &r), c)
     }
 }

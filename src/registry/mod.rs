@@ -30,7 +30,7 @@ use ureq::{Body, SendBody};
 pub use credentials::{CliCredential, Credential};
 pub use error::{describe_body, Answer, AuthFailure, CredentialError, OciError, RegistryError};
 pub use error::{Broken, Item, Overflow, TrustProblem};
-pub use ops::{BlobStream, Repository};
+pub use ops::{as_child, BlobStream, Repository};
 pub use stall::StallTimeout;
 pub use transport::TransportOptions;
 

@@ -323,17 +323,26 @@ impl crate::walk::Source for Repository<'_> {
     type Error = RegistryError;
 
     fn manifest(&self, c: &crate::manifest::Checked) -> Result<Option<RawManifest>, RegistryError> {
-        match self
+        let answer = self
             .client
-            .get_manifest(&self.reference.with_digest(&c.digest))
-        {
-            Ok(m) => Ok(Some(RawManifest::new(
-                m.bytes,
-                m.digest,
-                &c.descriptor.media_type,
-            ))),
-            Err(RegistryError::ManifestNotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+            .get_manifest(&self.reference.with_digest(&c.digest));
+        as_child(answer, c)
+    }
+}
+
+/// A registry's answer for the child `c` of an index, as a walk wants it: the bytes typed by
+/// `c`'s descriptor, and a manifest the registry does not have as absent, not an error.
+pub fn as_child(
+    answer: Result<RawManifest, RegistryError>,
+    c: &crate::manifest::Checked,
+) -> Result<Option<RawManifest>, RegistryError> {
+    match answer {
+        Ok(m) => Ok(Some(RawManifest::new(
+            m.bytes,
+            m.digest,
+            &c.descriptor.media_type,
+        ))),
+        Err(RegistryError::ManifestNotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
     }
 }

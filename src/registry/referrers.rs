@@ -183,6 +183,21 @@ pub fn next_link(link: &str) -> Option<String> {
     })
 }
 
+/// The path of the next page a `Link` header of an answer from `host` names, for the next
+/// request to that registry (an absolute URL on `host` becomes its path); None on the last
+/// page. One rule for every paged listing (referrers, tags).
+pub fn next_page(resp: &ureq::http::Response<ureq::Body>, host: &str) -> Option<String> {
+    let next = header(resp, "link").and_then(|l| next_link(&l))?;
+    if next.starts_with('/') {
+        return Some(next);
+    }
+    Some(
+        next.split_once(host)
+            .map(|(_, p)| p.to_string())
+            .unwrap_or(next),
+    )
+}
+
 impl Client {
     /// `GET /v2/<name>/referrers/<digest>`, every `Link` page: the referrers (of
     /// `artifact_type` when given, filtered here unless the registry says it did with
@@ -262,14 +277,8 @@ impl Client {
                 ));
             }
             drop(body);
-            match header(&resp, "link").and_then(|l| next_link(&l)) {
-                Some(next) if next.starts_with('/') => path = next,
-                Some(next) => {
-                    path = next
-                        .split_once(t.host)
-                        .map(|(_, p)| p.to_string())
-                        .unwrap_or(next)
-                }
+            match next_page(&resp, t.host) {
+                Some(next) => path = next,
                 None => break,
             }
         }

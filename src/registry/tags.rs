@@ -7,8 +7,8 @@ use std::collections::HashSet;
 
 use super::error::Item;
 use super::ops::{read_limited, status_error, target};
-use super::referrers::next_link;
-use super::{header, Client, RegistryError};
+use super::referrers::next_page;
+use super::{Client, RegistryError};
 use crate::reference::Reference;
 
 /// Tags asked for per page (`n`); a registry may send fewer, with a `Link` to the rest.
@@ -58,14 +58,8 @@ impl Client {
             };
             let tags = page.tags.unwrap_or_default().into_iter();
             found.extend(tags.filter(|tag| prefixes.iter().any(|p| tag.starts_with(p))));
-            match header(&resp, "link").and_then(|l| next_link(&l)) {
-                Some(next) if next.starts_with('/') => path = next,
-                Some(next) => {
-                    path = next
-                        .split_once(t.host)
-                        .map(|(_, p)| p.to_string())
-                        .unwrap_or(next)
-                }
+            match next_page(&resp, t.host) {
+                Some(next) => path = next,
                 None => return Ok(Some(found)),
             }
         }
