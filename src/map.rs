@@ -7,8 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::emit::mirror::{MirrorError, MirrorKind, Pairs};
-use crate::emit::policy::{Policy, PolicyError, Relocations};
+use crate::emit::mirror::{MirrorKind, Pairs};
+use crate::emit::policy::{Policy, Relocations};
+use crate::emit::EmitError;
 pub use crate::emit::EmitKind;
 use crate::mapping::{Mapper, MappingChoice, MappingError};
 use crate::reference::{Reference, ReferenceError};
@@ -78,9 +79,7 @@ pub enum MapError {
     #[error(transparent)]
     Reference(#[from] ReferenceError),
     #[error(transparent)]
-    Policy(#[from] PolicyError),
-    #[error(transparent)]
-    Mirror(#[from] MirrorError),
+    Emit(#[from] EmitError),
 }
 
 /// Relocates the images, or emits the configuration that uses their relocated names.

@@ -30,20 +30,9 @@ pub struct Progress {
     start: Instant,
 }
 
-/// `1.5 MiB` style sizes.
+/// `1.50 MiB` style sizes: indicatif's, so summaries and the progress bar agree.
 pub fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = bytes as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+    indicatif::HumanBytes(bytes).to_string()
 }
 
 impl Progress {
@@ -131,7 +120,7 @@ mod tests {
     #[test]
     fn human_sizes() {
         assert_eq!(human(512), "512 B");
-        assert_eq!(human(1536), "1.5 KiB");
-        assert_eq!(human(250 << 20), "250.0 MiB");
+        assert_eq!(human(1536), "1.50 KiB");
+        assert_eq!(human(250 << 20), "250.00 MiB");
     }
 }

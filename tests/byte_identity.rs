@@ -84,17 +84,7 @@ fn chained_bytes(label: &str, size: usize) -> Vec<u8> {
 /// A layer of `media_type`: a ustar holding `label` (`size` chained bytes, mode 0644,
 /// mtime 0, root-owned) in stored gzip.
 fn stable_layer(media_type: &str, label: &str, size: usize) -> Layer {
-    let data = chained_bytes(label, size);
-    let mut b = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_ustar();
-    h.set_size(size as u64);
-    h.set_mode(0o644);
-    h.set_mtime(0);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_entry_type(tar::EntryType::Regular);
-    b.append_data(&mut h, label, &data[..]).unwrap();
-    let tar = b.into_inner().unwrap();
+    let tar = one_file_tar(label, &chained_bytes(label, size));
     Layer {
         diff_id: digest(&tar),
         blob: Blob::new(media_type, gzip_stored(&tar)),

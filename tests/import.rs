@@ -9,16 +9,6 @@ use common::*;
 
 const P3: [&str; 3] = ["linux/amd64", "linux/arm64/v8", "linux/arm/v7"];
 
-/// `PREFIX/<flat>-<md5 of the full source name>` (DESIGN §5), computed independently of ferry.
-fn hashed(prefix: &str, source_name: &str) -> String {
-    let path = source_name.split_once('/').unwrap().1;
-    format!(
-        "{prefix}/{}-{:x}",
-        path.replace('/', "-"),
-        md5::compute(source_name.as_bytes())
-    )
-}
-
 fn read_mapping(p: &Path) -> BTreeMap<String, String> {
     serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
 }

@@ -13,16 +13,6 @@ use ferry::{Emit, EmitKind, ExportOptions, ImportOptions, InspectOptions, Mode, 
 
 const PLATFORMS: [&str; 2] = ["linux/amd64", "linux/arm64/v8"];
 
-/// `PREFIX/<flat>-<md5 of the full source name>` (DESIGN §5), computed without ferry.
-fn hashed(prefix: &str, source_name: &str) -> String {
-    let path = source_name.split_once('/').unwrap().1;
-    format!(
-        "{prefix}/{}-{:x}",
-        path.replace('/', "-"),
-        md5::compute(source_name.as_bytes())
-    )
-}
-
 fn export_options(images: &[String], bundle: &Path) -> ExportOptions {
     ExportOptions {
         images: images.to_vec(),

@@ -20,51 +20,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::mapping::relocations::{read_relocations, RelocationFileError};
-use crate::mapping::{Mapper, MappingError};
-use crate::reference::{Reference, ReferenceError, DOCKER_HUB};
-
-/// Why a mirror configuration could not be written.
-#[derive(Debug, thiserror::Error)]
-pub enum MirrorError {
-    #[error(
-        "--emit {0:?}: unknown kind; use policy-json, kustomize, helm-values or registries-conf"
-    )]
-    Kind(String),
-    #[error(transparent)]
-    MappingFile(#[from] RelocationFileError),
-    #[error("mapping file")]
-    Reference(#[from] ReferenceError),
-    #[error(transparent)]
-    Mapping(#[from] MappingError),
-    #[error(
-        "{first} and {second} were both relocated to {target}; the mapping must be one to one"
-    )]
-    Conflict {
-        first: String,
-        second: String,
-        target: String,
-    },
-    #[error(
-        "{original} was relocated to both {first} and {second}; the mapping must be one to one"
-    )]
-    Split {
-        original: String,
-        first: String,
-        second: String,
-    },
-    #[error("the mapping changes the tags of several images of {repository}; kustomize can set only one newTag per name")]
-    Tags { repository: String },
-    #[error("nothing to write: no images were given")]
-    Empty,
-    #[error("cannot write {}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Output(#[from] crate::layout::LayoutError),
-}
+use super::EmitError;
+use crate::mapping::relocations::read_relocations;
+use crate::mapping::Mapper;
+use crate::reference::{Reference, DOCKER_HUB};
 
 /// Which of these configurations to render (`map::EmitKind` is the one kind `--emit` names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,21 +56,22 @@ pub struct Pairs(BTreeMap<Reference, Reference>);
 
 impl Pairs {
     /// Adds a pair; a repository may go to one target only, and a target come from one source.
-    pub fn add(&mut self, original: Reference, relocated: Reference) -> Result<(), MirrorError> {
+    pub fn add(&mut self, original: Reference, relocated: Reference) -> Result<(), EmitError> {
         let (source, target) = (original.name(), relocated.name());
         for (o, r) in &self.0 {
             if o.name() == source && r.name() != target {
-                return Err(MirrorError::Split {
+                return Err(EmitError::Split {
                     original: source,
                     first: r.name(),
                     second: target,
                 });
             }
             if r.name() == target && o.name() != source {
-                return Err(MirrorError::Conflict {
+                return Err(EmitError::Conflict {
                     first: o.name(),
                     second: source,
                     target,
+                    why: "the mapping must be one to one",
                 });
             }
         }
@@ -120,7 +80,7 @@ impl Pairs {
     }
 
     /// Reads a `relocation-mapping.json` (original reference → relocated reference).
-    pub fn from_mapping_file(path: &Path) -> Result<Pairs, MirrorError> {
+    pub fn from_mapping_file(path: &Path) -> Result<Pairs, EmitError> {
         let mut out = Pairs::default();
         for (o, r) in read_relocations(path)? {
             out.add(o, r)?;
@@ -129,7 +89,7 @@ impl Pairs {
     }
 
     /// Maps `images` with `mapper` (what `ferry map --to PREFIX IMAGE...` prints).
-    pub fn from_mapper(mapper: &Mapper, images: &[Reference]) -> Result<Pairs, MirrorError> {
+    pub fn from_mapper(mapper: &Mapper, images: &[Reference]) -> Result<Pairs, EmitError> {
         mapper.check_all(images.iter())?;
         let mut out = Pairs::default();
         for r in images {
@@ -183,9 +143,9 @@ pub struct Options {
 }
 
 /// Renders `kind` for `pairs`.
-pub fn render(kind: MirrorKind, pairs: &Pairs, opts: Options) -> Result<String, MirrorError> {
+pub fn render(kind: MirrorKind, pairs: &Pairs, opts: Options) -> Result<String, EmitError> {
     if pairs.0.is_empty() {
-        return Err(MirrorError::Empty);
+        return Err(EmitError::Empty);
     }
     match kind {
         MirrorKind::Kustomize => kustomize(pairs),
@@ -194,7 +154,7 @@ pub fn render(kind: MirrorKind, pairs: &Pairs, opts: Options) -> Result<String, 
     }
 }
 
-fn kustomize(pairs: &Pairs) -> Result<String, MirrorError> {
+fn kustomize(pairs: &Pairs) -> Result<String, EmitError> {
     let mut out = String::from(
         "# Written by ferry map --emit kustomize: use the relocated images. Include this\n\
          # directory from a kustomization with `components: [DIR]`, or copy its images: list.\n\
@@ -215,7 +175,7 @@ fn kustomize(pairs: &Pairs) -> Result<String, MirrorError> {
         let new_tag = match (&retagged[..], group.len()) {
             ([], _) => None,
             ([(_, r)], 1) => r.tag.clone(),
-            _ => return Err(MirrorError::Tags { repository }),
+            _ => return Err(EmitError::Tags { repository }),
         };
         for name in spellings(group[0].0) {
             out.push_str(&format!(
@@ -288,10 +248,10 @@ fn registries_conf(pairs: &Pairs, insecure: bool) -> String {
 }
 
 /// Writes `text` to `DIR/<kind's file name>`, creating directories; returns the path.
-pub fn write_to(kind: MirrorKind, text: &str, dir: &Path) -> Result<PathBuf, MirrorError> {
+pub fn write_to(kind: MirrorKind, text: &str, dir: &Path) -> Result<PathBuf, EmitError> {
     crate::layout::output::check_dir_option(dir)?;
     let path = dir.join(kind.file_name());
-    let err = |source| MirrorError::Write {
+    let err = |source| EmitError::Write {
         path: path.clone(),
         source,
     };
@@ -310,7 +270,7 @@ mod tests {
         kind: MirrorKind,
         list: &[(&str, &str)],
         insecure: bool,
-    ) -> Result<String, MirrorError> {
+    ) -> Result<String, EmitError> {
         let mut p = Pairs::default();
         for (o, t) in list {
             p.add(Reference::parse(o)?, Reference::parse(t)?)?;
@@ -335,17 +295,14 @@ mod tests {
             &[("a:1", "r.local/t/x:1"), ("b:1", "r.local/t/x:1")],
             false,
         );
-        assert!(matches!(conflict, Err(MirrorError::Conflict { .. })));
+        assert!(matches!(conflict, Err(EmitError::Conflict { .. })));
         let split = render_pairs(
             k,
             &[("a:1", "r.local/t/x:1"), ("a:2", "r.local/t/y:2")],
             false,
         );
-        assert!(matches!(split, Err(MirrorError::Split { .. })));
-        assert!(matches!(
-            render_pairs(k, &[], false),
-            Err(MirrorError::Empty)
-        ));
+        assert!(matches!(split, Err(EmitError::Split { .. })));
+        assert!(matches!(render_pairs(k, &[], false), Err(EmitError::Empty)));
     }
 
     #[test]
@@ -363,7 +320,7 @@ mod tests {
         let retag = k(&[("q.io/a:1", "r.local/t/a:1-mirrored")]).unwrap();
         assert!(retag.ends_with("newName: \"r.local/t/a\"\n  newTag: \"1-mirrored\"\n"));
         let retag2 = k(&[("q.io/a:1", "r.local/t/a:x"), ("q.io/a:2", "r.local/t/a:y")]);
-        assert!(matches!(retag2, Err(MirrorError::Tags { .. })));
+        assert!(matches!(retag2, Err(EmitError::Tags { .. })));
     }
 
     #[test]

@@ -4,8 +4,11 @@
 //! `registries.conf`). Pure text from a mapping: it imports only `reference`, `mapping` and
 //! `layout`'s atomic write, never the network.
 
+pub mod error;
 pub mod mirror;
 pub mod policy;
+
+pub use error::EmitError;
 
 use mirror::MirrorKind;
 

@@ -10,47 +10,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::mapping::relocations::{read_relocations, RelocationFileError};
-use crate::mapping::{Mapper, MappingError};
-use crate::reference::{Reference, ReferenceError};
+use super::EmitError;
+use crate::mapping::relocations::read_relocations;
+use crate::mapping::Mapper;
+use crate::reference::Reference;
 
 /// File name of the registries.d fragment inside `registries.d/`.
 pub const REGISTRIES_D_FILE: &str = "ferry.yaml";
-
-/// Why a policy could not be written.
-#[derive(Debug, thiserror::Error)]
-pub enum PolicyError {
-    #[error("--emit {0:?}: unknown kind; the kind ferry writes is policy-json")]
-    Kind(String),
-    #[error(transparent)]
-    MappingFile(#[from] RelocationFileError),
-    #[error("mapping file")]
-    Reference(#[from] ReferenceError),
-    #[error(transparent)]
-    Mapping(#[from] MappingError),
-    #[error("{first} and {second} were both relocated to {target}; a signature policy needs one original repository per relocated one")]
-    Conflict {
-        first: String,
-        second: String,
-        target: String,
-    },
-    #[error("nothing to write: no images were given")]
-    Empty,
-    #[error("--key {}", path.display())]
-    KeyRead {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("--key {}: not a PEM public key (-----BEGIN PUBLIC KEY-----), as cosign generate-key-pair writes to cosign.pub", path.display())]
-    NotAKey { path: PathBuf },
-    #[error("cannot write {}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Output(#[from] crate::layout::LayoutError),
-}
 
 /// Original repository → relocated repository (names only, no tags or digests), one to one.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,13 +24,14 @@ pub struct Relocations(BTreeMap<String, String>);
 
 impl Relocations {
     /// Adds a pair; the same pair twice is fine, two originals for one target are not.
-    pub fn add(&mut self, original: &Reference, relocated: &Reference) -> Result<(), PolicyError> {
+    pub fn add(&mut self, original: &Reference, relocated: &Reference) -> Result<(), EmitError> {
         let (target, source) = (relocated.name(), original.name());
         match self.0.get(&target) {
-            Some(prev) if *prev != source => Err(PolicyError::Conflict {
+            Some(prev) if *prev != source => Err(EmitError::Conflict {
                 first: prev.clone(),
                 second: source,
                 target,
+                why: "a signature policy needs one original repository per relocated one",
             }),
             _ => {
                 self.0.insert(target, source);
@@ -74,7 +41,7 @@ impl Relocations {
     }
 
     /// Reads a `relocation-mapping.json` (original reference → relocated reference).
-    pub fn from_mapping_file(path: &Path) -> Result<Relocations, PolicyError> {
+    pub fn from_mapping_file(path: &Path) -> Result<Relocations, EmitError> {
         let mut out = Relocations::default();
         for (o, r) in read_relocations(path)? {
             out.add(&o, &r)?;
@@ -83,7 +50,7 @@ impl Relocations {
     }
 
     /// Maps `images` with `mapper` (what `ferry map --to PREFIX IMAGE...` prints).
-    pub fn from_mapper(mapper: &Mapper, images: &[Reference]) -> Result<Relocations, PolicyError> {
+    pub fn from_mapper(mapper: &Mapper, images: &[Reference]) -> Result<Relocations, EmitError> {
         let targets = mapper.check_all(images.iter())?;
         let mut out = Relocations::default();
         for r in images {
@@ -101,15 +68,15 @@ impl Relocations {
 }
 
 /// The absolute path of a PEM public key, checked to be one.
-pub fn key_path(key: &Path) -> Result<PathBuf, PolicyError> {
-    let err = |source| PolicyError::KeyRead {
+pub fn key_path(key: &Path) -> Result<PathBuf, EmitError> {
+    let err = |source| EmitError::KeyRead {
         path: key.to_path_buf(),
         source,
     };
     let abs = std::fs::canonicalize(key).map_err(err)?;
     let text = std::fs::read_to_string(&abs).map_err(err)?;
     if !text.contains("-----BEGIN PUBLIC KEY-----") {
-        return Err(PolicyError::NotAKey {
+        return Err(EmitError::NotAKey {
             path: key.to_path_buf(),
         });
     }
@@ -126,9 +93,9 @@ pub struct Policy {
 }
 
 /// Builds the policy for `relocations`, signatures checked with the key at `key` (absolute).
-pub fn policy(relocations: &Relocations, key: &Path) -> Result<Policy, PolicyError> {
+pub fn policy(relocations: &Relocations, key: &Path) -> Result<Policy, EmitError> {
     if relocations.0.is_empty() {
-        return Err(PolicyError::Empty);
+        return Err(EmitError::Empty);
     }
     let mut scopes = serde_json::Map::new();
     let mut registries = std::collections::BTreeSet::new();
@@ -168,9 +135,9 @@ pub fn policy(relocations: &Relocations, key: &Path) -> Result<Policy, PolicyErr
 
 impl Policy {
     /// Writes `DIR/policy.json` and `DIR/registries.d/ferry.yaml`; returns their paths.
-    pub fn write_to(&self, dir: &Path) -> Result<Vec<PathBuf>, PolicyError> {
+    pub fn write_to(&self, dir: &Path) -> Result<Vec<PathBuf>, EmitError> {
         let d = dir.join("registries.d");
-        let err = |path: &Path, source| PolicyError::Write {
+        let err = |path: &Path, source| EmitError::Write {
             path: path.to_path_buf(),
             source,
         };

@@ -271,10 +271,25 @@ impl std::fmt::Display for Reading {
 
 /// What to do about an I/O error that says what it is (full disk, file size limit).
 fn io_hint(e: &std::io::Error) -> &'static str {
-    match e.raw_os_error() {
-        Some(libc::ENOSPC) => " (the disk is full: free space or write the bundle elsewhere)",
-        Some(libc::EFBIG) => " (the file system's file size limit was hit: use --split-size (e.g. --split-size fat32) or another file system)",
-        Some(libc::EDQUOT) => " (disk quota exceeded)",
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::StorageFull => " (the disk is full: free space or write the bundle elsewhere)",
+        ErrorKind::FileTooLarge => " (the file system's file size limit was hit: use --split-size (e.g. --split-size fat32) or another file system)",
+        ErrorKind::QuotaExceeded => " (disk quota exceeded)",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::io_hint;
+    use std::io::Error;
+
+    #[test]
+    fn the_errnos_of_a_full_disk_a_size_limit_and_a_quota_get_their_hint() {
+        assert!(io_hint(&Error::from_raw_os_error(libc::ENOSPC)).contains("disk is full"));
+        assert!(io_hint(&Error::from_raw_os_error(libc::EFBIG)).contains("--split-size"));
+        assert!(io_hint(&Error::from_raw_os_error(libc::EDQUOT)).contains("quota"));
+        assert_eq!(io_hint(&Error::from_raw_os_error(libc::EACCES)), "");
     }
 }

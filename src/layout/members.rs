@@ -33,44 +33,48 @@ fn not_regular(name: &str) -> LayoutError {
 }
 
 /// Lists `blobs/` of a layout directory: files two levels down (`blobs/<alg>/<hex>`), plus any
-/// stray file directly under `blobs/` (reported by name, it has no digest).
+/// stray file directly under `blobs/` (reported by name, it has no digest). Symbolic links are
+/// refused, not followed.
 fn list_dir(dir: &Path) -> Result<Vec<Member>, LayoutError> {
     let blobs = dir.join("blobs");
     let mut out = Vec::new();
-    let top = match std::fs::read_dir(&blobs) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(io_err(&blobs, e)),
-    };
-    for alg in top {
-        let alg = alg.map_err(|e| io_err(&blobs, e))?;
-        let alg_name = format!("blobs/{}", alg.file_name().to_string_lossy());
-        let meta = std::fs::symlink_metadata(alg.path()).map_err(|e| io_err(&alg.path(), e))?;
-        if meta.is_file() {
-            out.push(Member {
-                name: alg_name,
-                size: meta.len(),
-                hashed: None,
-            });
+    let walk = walkdir::WalkDir::new(&blobs)
+        .min_depth(1)
+        .max_depth(2)
+        .follow_links(false);
+    for entry in walk {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e)
+                if e.depth() == 0
+                    && e.io_error().map(|i| i.kind()) == Some(std::io::ErrorKind::NotFound) =>
+            {
+                return Ok(out)
+            }
+            Err(e) => {
+                let path = e.path().unwrap_or(&blobs).to_path_buf();
+                return Err(io_err(&path, e.into()));
+            }
+        };
+        let rel = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+        let name = rel
+            .to_string_lossy()
+            .replace(std::path::MAIN_SEPARATOR, "/");
+        let kind = entry.file_type();
+        if kind.is_dir() && entry.depth() == 1 {
             continue;
         }
-        if !meta.is_dir() {
-            return Err(not_regular(&alg_name));
+        if !kind.is_file() {
+            return Err(not_regular(&name));
         }
-        let files = std::fs::read_dir(alg.path()).map_err(|e| io_err(&alg.path(), e))?;
-        for f in files {
-            let f = f.map_err(|e| io_err(&alg.path(), e))?;
-            let name = format!("{alg_name}/{}", f.file_name().to_string_lossy());
-            let meta = std::fs::symlink_metadata(f.path()).map_err(|e| io_err(&f.path(), e))?;
-            if !meta.is_file() {
-                return Err(not_regular(&name));
-            }
-            out.push(Member {
-                name,
-                size: meta.len(),
-                hashed: None,
-            });
-        }
+        let meta = entry
+            .metadata()
+            .map_err(|e| io_err(entry.path(), e.into()))?;
+        out.push(Member {
+            name,
+            size: meta.len(),
+            hashed: None,
+        });
     }
     Ok(out)
 }
@@ -137,5 +141,41 @@ mod tests {
         assert_eq!(m[1].size, 2);
         std::os::unix::fs::symlink("/etc/passwd", t.path().join("blobs/sha256/ln")).unwrap();
         assert!(matches!(b.blob_members(), Err(LayoutError::Unsafe { .. })));
+    }
+}
+
+#[cfg(test)]
+mod dir_tests {
+    use super::list_dir;
+
+    #[test]
+    fn a_directory_lists_blobs_and_strays_and_refuses_symlinks() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(
+            list_dir(d.path()).unwrap().is_empty(),
+            "no blobs/ is an empty list"
+        );
+        std::fs::create_dir_all(d.path().join("blobs/sha256")).unwrap();
+        std::fs::write(d.path().join("blobs/sha256/aa"), b"abc").unwrap();
+        std::fs::write(d.path().join("blobs/stray"), b"x").unwrap();
+        let mut names: Vec<_> = list_dir(d.path())
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.name, m.size))
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                ("blobs/sha256/aa".to_string(), 3),
+                ("blobs/stray".to_string(), 1)
+            ]
+        );
+        std::os::unix::fs::symlink("aa", d.path().join("blobs/sha256/ln")).unwrap();
+        let e = list_dir(d.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("blobs/sha256/ln") && e.contains("symbolic links"),
+            "{e}"
+        );
     }
 }

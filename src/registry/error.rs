@@ -158,6 +158,12 @@ pub enum RegistryError {
         what: Item,
         limit: usize,
     },
+    #[error("{what} from {host}: the next page is on another origin ({url}); ferry does not send this registry's credentials there: ask the registry's operator")]
+    PageElsewhere {
+        host: String,
+        what: Item,
+        url: String,
+    },
     #[error("{what} from {host} failed verification: its pages hold more than {limit} bytes of descriptors")]
     TooManyReferrerBytes {
         host: String,

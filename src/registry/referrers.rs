@@ -183,19 +183,42 @@ pub fn next_link(link: &str) -> Option<String> {
     })
 }
 
-/// The path of the next page a `Link` header of an answer from `host` names, for the next
-/// request to that registry (an absolute URL on `host` becomes its path); None on the last
-/// page. One rule for every paged listing (referrers, tags).
-pub fn next_page(resp: &ureq::http::Response<ureq::Body>, host: &str) -> Option<String> {
-    let next = header(resp, "link").and_then(|l| next_link(&l))?;
-    if next.starts_with('/') {
-        return Some(next);
+/// Where a paged listing goes next (the `Link` header of one page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextPage {
+    /// No `rel="next"` link: this was the last page.
+    Last,
+    /// The path and query of the next request to the same registry.
+    Path(String),
+    /// A next page on another origin: not followed, the credentials stay with the registry.
+    Elsewhere(String),
+}
+
+/// One rule for every paged listing (referrers, tags): the `rel="next"` target of the page
+/// requested at `current` (a path) from `host`, resolved as RFC 3986 says (as `Location` is,
+/// [`location::resolve`](super::location::resolve)): `/v2/…`, `?last=x`, `list?…` and an
+/// absolute URL on the same host all become a path on `host`.
+pub fn next_page_of(link: Option<&str>, host: &str, current: &str) -> NextPage {
+    let Some(next) = link.and_then(next_link) else {
+        return NextPage::Last;
+    };
+    let origin = format!("http://{host}");
+    let resolved = super::location::resolve(&format!("{origin}{current}"), &next);
+    let same = ["http://", "https://"].iter().find_map(|scheme| {
+        resolved
+            .strip_prefix(scheme)
+            .and_then(|r| r.strip_prefix(host))
+            .filter(|p| p.starts_with('/'))
+    });
+    match same {
+        Some(path) => NextPage::Path(path.to_string()),
+        None => NextPage::Elsewhere(resolved),
     }
-    Some(
-        next.split_once(host)
-            .map(|(_, p)| p.to_string())
-            .unwrap_or(next),
-    )
+}
+
+/// [`next_page_of`] for an answer.
+pub fn next_page(resp: &ureq::http::Response<ureq::Body>, host: &str, current: &str) -> NextPage {
+    next_page_of(header(resp, "link").as_deref(), host, current)
 }
 
 impl Client {
@@ -277,9 +300,16 @@ impl Client {
                 ));
             }
             drop(body);
-            match next_page(&resp, t.host) {
-                Some(next) => path = next,
-                None => break,
+            match next_page(&resp, t.host, &path) {
+                NextPage::Path(next) => path = next,
+                NextPage::Last => break,
+                NextPage::Elsewhere(url) => {
+                    return Err(RegistryError::PageElsewhere {
+                        host: r.registry.clone(),
+                        what,
+                        url,
+                    })
+                }
             }
         }
         Ok(Some(found.into_vec()))
@@ -289,6 +319,39 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_next_link_resolves_like_a_location() {
+        let cur = "/v2/r/tags/list?n=2";
+        let next = |l: &str| next_page_of(Some(l), "reg:5000", cur);
+        let path = |p: &str| NextPage::Path(p.to_string());
+        for (link, want) in [
+            ("</v2/r/tags/list?n=2&last=b>", "/v2/r/tags/list?n=2&last=b"),
+            ("<?n=2&last=b>", "/v2/r/tags/list?n=2&last=b"),
+            ("<list?last=b>", "/v2/r/tags/list?last=b"),
+            (
+                "<https://reg:5000/v2/r/tags/list?last=b>",
+                "/v2/r/tags/list?last=b",
+            ),
+        ] {
+            assert_eq!(
+                next(&format!(r#"{link}; rel="next""#)),
+                path(want),
+                "{link}"
+            );
+        }
+        assert_eq!(
+            next(r#"<https://other:5000/v2/r/tags/list?last=b>; rel="next""#),
+            NextPage::Elsewhere("https://other:5000/v2/r/tags/list?last=b".into())
+        );
+        // A host that merely starts like this one is another host.
+        assert!(matches!(
+            next(r#"<http://reg:50001/v2/x>; rel="next""#),
+            NextPage::Elsewhere(_)
+        ));
+        assert_eq!(next(r#"</x>; rel="prev""#), NextPage::Last);
+        assert_eq!(next_page_of(None, "reg:5000", cur), NextPage::Last);
+    }
 
     fn desc(i: usize, artifact_type: Option<&str>) -> String {
         let at = artifact_type

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use super::error::Item;
 use super::ops::{read_limited, status_error, target};
-use super::referrers::next_page;
+use super::referrers::{next_page, NextPage};
 use super::{Client, RegistryError};
 use crate::reference::Reference;
 
@@ -58,9 +58,11 @@ impl Client {
             };
             let tags = page.tags.unwrap_or_default().into_iter();
             found.extend(tags.filter(|tag| prefixes.iter().any(|p| tag.starts_with(p))));
-            match next_page(&resp, t.host) {
-                Some(next) => path = next,
-                None => return Ok(Some(found)),
+            match next_page(&resp, t.host, &path) {
+                NextPage::Path(next) => path = next,
+                NextPage::Last => return Ok(Some(found)),
+                // Not followed with our credentials: the caller asks tag by tag.
+                NextPage::Elsewhere(_) => return Ok(None),
             }
         }
         Ok(None)

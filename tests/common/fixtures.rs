@@ -89,18 +89,32 @@ pub fn random_bytes(seed: u64, size: usize) -> Vec<u8> {
 
 /// A tar holding one file `file-<seed>.bin` of `size` random bytes (mtime 0, root-owned).
 pub fn layer_tar(seed: u64, size: usize) -> Vec<u8> {
-    let data = random_bytes(seed, size);
+    one_file_tar(&format!("file-{seed:016x}.bin"), &random_bytes(seed, size))
+}
+
+/// A ustar holding one regular file `name` (mode 0644, mtime 0, root-owned): the same bytes
+/// every run.
+pub fn one_file_tar(name: &str, data: &[u8]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     let mut h = tar::Header::new_ustar();
-    h.set_size(size as u64);
+    h.set_size(data.len() as u64);
     h.set_mode(0o644);
     h.set_mtime(0);
     h.set_uid(0);
     h.set_gid(0);
     h.set_entry_type(tar::EntryType::Regular);
-    b.append_data(&mut h, format!("file-{seed:016x}.bin"), &data[..])
-        .unwrap();
+    b.append_data(&mut h, name, data).unwrap();
     b.into_inner().unwrap()
+}
+
+/// `PREFIX/<flat>-<md5 of the full source name>` (DESIGN §5), computed independently of ferry.
+pub fn hashed(prefix: &str, source_name: &str) -> String {
+    let path = source_name.split_once('/').unwrap().1;
+    format!(
+        "{prefix}/{}-{:x}",
+        path.replace('/', "-"),
+        md5::compute(source_name.as_bytes())
+    )
 }
 
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {

@@ -66,16 +66,6 @@ pub struct World {
     pub a: PathBuf,
 }
 
-/// `PREFIX/<flat>-<md5 of the full source name>` (DESIGN §5), computed independently of ferry.
-pub fn hashed(prefix: &str, source_name: &str) -> String {
-    let path = source_name.split_once('/').unwrap().1;
-    format!(
-        "{prefix}/{}-{:x}",
-        path.replace('/', "-"),
-        md5::compute(source_name.as_bytes())
-    )
-}
-
 impl World {
     /// Pushes v1 and v2, exports A (v1) and imports it into the target.
     pub fn start() -> World {
