@@ -7,10 +7,14 @@
 //! [`export()`] (registries → bundle, through a [`Client`]), [`import()`] (bundle → registry),
 //! [`inspect()`] and [`verify()`] (a bundle, offline) and [`map()`] (names and configuration,
 //! offline). [`login`] says which registry a command-line login belongs to.
+//!
+//! The domain modules are public for their types (Reference, Digest, Descriptor, Platform,
+//! Bundle, Client, Mapper) and the errors the API returns; the machinery under them (`pool`,
+//! `walk`, `sizes`, `error`) is crate-private, free to change.
 
 pub mod digest;
 pub mod emit;
-pub mod error;
+pub(crate) mod error;
 pub mod export;
 pub mod image_list;
 pub mod import;
@@ -22,14 +26,14 @@ pub mod manifest;
 pub mod map;
 pub mod mapping;
 pub mod platform;
-pub mod pool;
+pub(crate) mod pool;
 pub mod progress;
 pub mod reference;
 pub mod registry;
-pub mod sizes;
+pub(crate) mod sizes;
 pub mod text;
 pub mod verify;
-pub mod walk;
+pub(crate) mod walk;
 
 pub use export::{export, Discovery, ExportError, ExportOptions, ExportSummary, Output};
 pub use import::{import, ImportError, ImportOptions, ImportSummary, SparsePolicy};
