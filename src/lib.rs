@@ -26,6 +26,7 @@ pub mod pool;
 pub mod progress;
 pub mod reference;
 pub mod registry;
+pub mod sigstore;
 pub mod sizes;
 pub mod text;
 pub mod verify;
