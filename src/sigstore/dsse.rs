@@ -1,0 +1,114 @@
+//! DSSE envelopes (attestations): a payload and its type, signed over the pre-authentication
+//! encoding `DSSEv1 <len> <type> <len> <payload>`; the payload of an attestation is an in-toto
+//! statement naming its subjects by digest and its predicate type.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::key::PublicKey;
+use super::{b64, SigstoreError};
+
+/// A DSSE envelope as JSON carries it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Envelope {
+    pub payload: String,
+    pub payload_type: String,
+    #[serde(default)]
+    pub signatures: Vec<EnvelopeSignature>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct EnvelopeSignature {
+    pub sig: String,
+    #[serde(default)]
+    pub keyid: Option<String>,
+}
+
+/// The pre-authentication encoding a DSSE signature is over.
+pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "DSSEv1 {} {} {} ",
+        payload_type.len(),
+        payload_type,
+        payload.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(payload);
+    out
+}
+
+impl Envelope {
+    /// The decoded payload.
+    pub fn payload_bytes(&self) -> Result<Vec<u8>, SigstoreError> {
+        b64("DSSE payload", &self.payload)
+    }
+
+    /// Verifies the envelope's one signature with `key`; returns the payload.
+    pub fn verify(&self, key: &PublicKey) -> Result<Vec<u8>, SigstoreError> {
+        let [sig] = self.signatures.as_slice() else {
+            return Err(SigstoreError::malformed(
+                "DSSE envelope",
+                format!("{} signatures, expected exactly one", self.signatures.len()),
+            ));
+        };
+        let payload = self.payload_bytes()?;
+        key.verify(
+            &pae(&self.payload_type, &payload),
+            &b64("DSSE signature", &sig.sig)?,
+            "DSSE envelope",
+        )?;
+        Ok(payload)
+    }
+}
+
+/// An in-toto statement (v0.1 or v1), the part ferry checks.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Statement {
+    #[serde(rename = "_type")]
+    pub type_: String,
+    #[serde(default)]
+    pub subject: Vec<Subject>,
+    #[serde(default)]
+    pub predicate_type: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Subject {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub digest: BTreeMap<String, String>,
+}
+
+/// The in-toto payload type.
+pub const IN_TOTO: &str = "application/vnd.in-toto+json";
+
+impl Statement {
+    pub fn parse(payload: &[u8]) -> Result<Statement, SigstoreError> {
+        serde_json::from_slice(payload)
+            .map_err(|e| SigstoreError::malformed("in-toto statement", e))
+    }
+
+    /// Whether a subject has this `sha256` hex digest.
+    pub fn names_sha256(&self, hex: &str) -> bool {
+        self.subject.iter().any(|s| {
+            s.digest
+                .get("sha256")
+                .is_some_and(|d| d.eq_ignore_ascii_case(hex))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pae_is_the_dsse_v1_encoding() {
+        assert_eq!(
+            super::pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
+        );
+    }
+}
