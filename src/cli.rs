@@ -3,6 +3,7 @@
 
 pub mod print;
 pub mod resolve;
+pub mod trust;
 pub mod values;
 
 use std::path::PathBuf;
@@ -211,9 +212,8 @@ pub struct VerifyArgs {
     /// Also uncompress every layer and compare it with the config's rootfs.diff_ids.
     #[arg(long)]
     pub deep: bool,
-    /// Check cosign signatures with this public key (PEM, as cosign generate-key-pair writes).
-    #[arg(long, value_name = "FILE")]
-    pub key: Option<PathBuf>,
+    #[command(flatten)]
+    pub trust: trust::TrustArgs,
     /// Platforms absent from an index without a record that it was deliberate (another
     /// tool's sparse export) are errors, not warnings.
     #[arg(long)]

@@ -67,7 +67,7 @@ fn run(cli: Cli) -> Result<bool> {
             Ok(true)
         }
         Command::Verify(a) => {
-            let report = ferry::verify(&resolve::verify(&a))?;
+            let report = ferry::verify(&resolve::verify(&a)?)?;
             print::verified(&report, &a.out)?;
             Ok(report.ok)
         }

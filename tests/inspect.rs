@@ -145,7 +145,7 @@ fn expected(s: &Sample) -> Value {
                     "signature",
                     Via::Referrer,
                     alpine,
-                    &s.alpine_bundle,
+                    &s.alpine_notation,
                     s.alpine.digest(),
                     "manifest",
                     vec![],

@@ -90,7 +90,7 @@ fn the_five_api_functions_as_a_library() {
     let report = ferry::verify(&ferry::VerifyOptions {
         bundle: bundle.clone(),
         deep: true,
-        key: None,
+        trust: Default::default(),
         jobs: 0,
         progress: Mode::Quiet,
         strict: true,

@@ -273,10 +273,10 @@ fn signatures_that_do_not_verify_are_invalid() {
         &[
             "example.com/app:v1: signature",
             "INVALID",
-            "does not verify with this key",
+            "the cosign signature does not verify",
         ],
     );
-    assert!(stdout(&out).contains("signed, INVALID (the signature does not verify with this key)"));
+    assert!(stdout(&out).contains("signed, INVALID (the cosign signature does not verify)"));
 
     // A valid signature by the right key, but over a payload naming another manifest.
     let f = fixture();
@@ -307,7 +307,7 @@ fn signatures_that_do_not_verify_are_invalid() {
     // Without --key the same bundle is structurally fine.
     let out = verify(&f.s.dir, &[]);
     assert_success(&out);
-    assert!(stdout(&out).contains("signed, not checked (no --key)"));
+    assert!(stdout(&out).contains("signed, not checked (no --key or --certificate-identity)"));
 
     // One byte of the signature changed: the right key no longer verifies it.
     let f = fixture();

@@ -75,11 +75,11 @@ pub fn import(a: &ImportArgs) -> Result<(Client, ImportOptions)> {
 }
 
 /// `ferry verify`: no progress under `--json`; `-j` absent is one thread per core.
-pub fn verify(a: &VerifyArgs) -> VerifyOptions {
-    VerifyOptions {
+pub fn verify(a: &VerifyArgs) -> Result<VerifyOptions> {
+    Ok(VerifyOptions {
         bundle: a.bundle.clone(),
         deep: a.deep,
-        key: a.key.clone(),
+        trust: a.trust.options()?,
         jobs: a.jobs.unwrap_or(0),
         progress: if a.out.json {
             Mode::Quiet
@@ -87,7 +87,7 @@ pub fn verify(a: &VerifyArgs) -> VerifyOptions {
             progress(&a.out)
         },
         strict: a.strict,
-    }
+    })
 }
 
 pub fn inspect(a: &InspectArgs) -> InspectOptions {

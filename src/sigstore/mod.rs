@@ -12,6 +12,7 @@
 pub mod bundle;
 pub mod cert;
 pub mod dsse;
+pub mod image;
 pub mod key;
 pub mod policy;
 pub mod time;

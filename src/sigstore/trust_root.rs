@@ -14,6 +14,8 @@ use super::{b64, SigstoreError};
 pub const PRODUCTION: &str = include_str!("../../assets/sigstore/production-trusted_root.json");
 /// Sigstore's staging root, the same snapshot.
 pub const STAGING: &str = include_str!("../../assets/sigstore/staging-trusted_root.json");
+/// `--trusted-root`'s help: where the root comes from when the flag is absent.
+pub const TRUSTED_ROOT_HELP: &str = "The sigstore trusted_root.json to verify against (Fulcio CAs, Rekor and CT log keys, timestamp authorities) [default: the Sigstore public-good production root built into ferry: the roots as shipped in the sigstore 4.5.1 Python package; --staging: the staging root of the same snapshot]";
 /// Which snapshot the built-in roots are, for `--help`.
 pub const SNAPSHOT: &str =
     "Sigstore public-good roots as shipped in the sigstore 4.5.1 Python package";

@@ -5,10 +5,10 @@
 //! checks cosign signatures. Problems are collected, not stopped at: the report lists them all.
 //! It uses `layout` only: verify is offline and must never import `registry`.
 
-pub mod cosign;
 pub mod deep;
 pub mod hash;
 mod report;
+pub mod signatures;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -21,9 +21,10 @@ use crate::layout::graph::{read_entries, walk, Graph, GraphError, Role};
 use crate::layout::reader::Bundle;
 use crate::layout::{LayoutError, OCI_LAYOUT_FILE};
 use crate::progress::{Mode, Progress};
-pub use cosign::SigStatus;
+use crate::sigstore::image::{Finding, TrustError, TrustOptions};
 pub use deep::DeepReport;
 pub use hash::HashStats;
+pub use signatures::SigStatus;
 
 /// What to verify and how.
 #[derive(Debug, Clone)]
@@ -32,8 +33,8 @@ pub struct VerifyOptions {
     pub bundle: PathBuf,
     /// Also uncompress layers and compare with `rootfs.diff_ids`.
     pub deep: bool,
-    /// A cosign public key (PEM) to check `.sig` signatures with.
-    pub key: Option<PathBuf>,
+    /// What signatures must verify against (`--key`, or keyless identity and trust root).
+    pub trust: TrustOptions,
     /// Worker threads; 0 means one per core.
     pub jobs: usize,
     pub progress: Mode,
@@ -49,16 +50,8 @@ pub enum VerifyError {
     Layout(#[from] LayoutError),
     #[error(transparent)]
     Graph(#[from] GraphError),
-    #[error("--key {}", path.display())]
-    KeyRead {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("--key {}: not a PEM ECDSA P-256 public key (-----BEGIN PUBLIC KEY-----), as cosign generate-key-pair writes", path.display())]
-    KeyFormat {
-        path: PathBuf,
-        source: p256::pkcs8::spki::Error,
-    },
+    #[error(transparent)]
+    Trust(#[from] TrustError),
 }
 
 /// A manifest's signature state, reported per image and per signed manifest.
@@ -68,6 +61,8 @@ pub struct ManifestSignature {
     /// `index`, `manifest`, or the platform (`linux/amd64`).
     pub what: String,
     pub signature: SigStatus,
+    /// Every signature and attestation found on it, with its result.
+    pub found: Vec<Finding>,
 }
 
 /// One exported image (an `index.json` entry without `io.ferry.subject`).
@@ -106,6 +101,9 @@ pub struct VerifyReport {
     pub omitted: Option<crate::layout::omitted::Summary>,
     /// The key signatures were checked with.
     pub key: Option<String>,
+    /// The keyless identity and issuer signatures were checked against.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
     /// Every problem, one message each, naming the image and the digest or member.
     pub problems: Vec<String>,
     /// What is not an error but should be known: platforms a foreign writer left out without
@@ -167,7 +165,7 @@ fn users(graphs: &[Graph]) -> BTreeMap<Digest, Vec<(String, Role)>> {
 
 /// Runs every check and returns the report; Err only when the bundle cannot be read at all.
 pub fn verify(opts: &VerifyOptions) -> Result<VerifyReport, VerifyError> {
-    let key = opts.key.as_deref().map(cosign::load_key).transpose()?;
+    let checker = opts.trust.checker()?;
     let bundle = Bundle::open(&opts.bundle)?;
     let entries = read_entries(&bundle)?;
     let threads = threads(opts.jobs);
@@ -225,7 +223,7 @@ pub fn verify(opts: &VerifyOptions) -> Result<VerifyReport, VerifyError> {
         report
     });
 
-    let sigs = cosign::check_all(&bundle, &entries, &graphs, key.as_ref());
+    let sigs = signatures::check_all(&bundle, &entries, &graphs, checker.as_ref());
     for (name, subject, reason) in &sigs.invalid {
         let image = graphs
             .iter()
@@ -269,7 +267,11 @@ pub fn verify(opts: &VerifyOptions) -> Result<VerifyReport, VerifyError> {
             .count(),
         deep,
         omitted: crate::layout::omitted::Summary::of(&bundle),
-        key: opts.key.as_ref().map(|k| k.display().to_string()),
+        key: opts.trust.key.as_ref().map(|k| k.display().to_string()),
+        identity: match (&opts.trust.identity, &opts.trust.issuer) {
+            (Some(id), Some(iss)) => Some(format!("{id} from {iss}")),
+            _ => None,
+        },
         problems,
         warnings,
     })
@@ -300,7 +302,7 @@ fn describe_absent(g: &Graph, a: &crate::layout::graph::Absent) -> String {
 fn image_report(
     digest: Digest,
     g: &Graph,
-    sigs: &BTreeMap<Digest, SigStatus>,
+    sigs: &BTreeMap<Digest, (SigStatus, Vec<Finding>)>,
     bad_images: &BTreeSet<&str>,
 ) -> ImageReport {
     let media_type = g.root().map(|r| r.media_type.clone()).unwrap_or_default();
@@ -319,7 +321,10 @@ fn image_report(
         signatures.push(ManifestSignature {
             digest: n.digest.clone(),
             what,
-            signature: status.unwrap_or(SigStatus::Unsigned),
+            signature: status
+                .as_ref()
+                .map_or(SigStatus::Unsigned, |(s, _)| s.clone()),
+            found: status.map(|(_, f)| f).unwrap_or_default(),
         });
     }
     let (recorded, unrecorded): (Vec<_>, Vec<_>) = g.absent.iter().partition(|a| a.recorded);

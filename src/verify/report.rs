@@ -53,6 +53,9 @@ impl VerifyReport {
         if let Some(k) = &self.key {
             let _ = writeln!(s, "key: {k}");
         }
+        if let Some(id) = &self.identity {
+            let _ = writeln!(s, "keyless identity: {}", escape(id));
+        }
         for i in &self.images {
             let verdict = if i.ok { "ok" } else { "PROBLEMS" };
             let reference = escape(&i.reference);
@@ -69,6 +72,27 @@ impl VerifyReport {
             for m in &i.signatures {
                 let (what, signature) = (escape(&m.what), escape(&m.signature.to_string()));
                 let _ = writeln!(s, "  {what} {}: {signature}", m.digest);
+                if self.key.is_none() && self.identity.is_none() {
+                    continue;
+                }
+                for f in &m.found {
+                    let kind = serde_json::to_value(f.kind).ok();
+                    let kind = kind
+                        .as_ref()
+                        .and_then(|k| k.as_str())
+                        .unwrap_or("signature");
+                    let predicate = f
+                        .predicate_type
+                        .as_deref()
+                        .map(|p| format!(" {}", escape(p)))
+                        .unwrap_or_default();
+                    let verdict = match (&f.reason, f.verified) {
+                        (_, true) => "verified".to_string(),
+                        (Some(r), false) => format!("FAILED ({})", escape(r)),
+                        (None, false) => "FAILED".to_string(),
+                    };
+                    let _ = writeln!(s, "    {kind}{predicate} {}: {verdict}", escape(&f.entry));
+                }
             }
         }
         let _ = writeln!(s, "attached artifacts: {}", self.attached);

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 pub const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
 pub const OCI_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
 pub const SPDX: &str = "application/spdx+json";
-pub const SIGSTORE_BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/// A Notary Project signature: a signature format ferry carries but does not check.
+pub const NOTATION_SIGNATURE: &str = "application/vnd.cncf.notary.signature";
 
 /// gzip with stored (uncompressed) deflate blocks: valid gzip whose bytes depend on nothing
 /// but the input.
@@ -182,8 +183,8 @@ pub struct Sample {
     pub sbom: [Blob; 3],
     /// `[manifest, config, payload]` of the signature over the SBOM manifest.
     pub sig_sbom: [Blob; 3],
-    /// `[manifest, empty config, bundle]` of the sigstore-bundle referrer of alpine.
-    pub alpine_bundle: [Blob; 3],
+    /// `[manifest, empty config, JWS envelope]` of the notation signature referrer of alpine.
+    pub alpine_notation: [Blob; 3],
 }
 
 /// The cosign tag of a digest: `sha256-<hex>.sig`.
@@ -195,7 +196,8 @@ pub fn sig_tag(digest: &str) -> String {
 /// * `example.com/app:v1`: an OCI index of linux/amd64 and linux/arm64/v8 with buildkit
 ///   attestations, exported sparse (kept linux/amd64); cosign signatures (key 7) over the
 ///   index and the amd64 manifest; an SPDX SBOM referrer of the amd64 manifest, itself signed;
-/// * `docker.io/library/alpine:3.19`: a Docker manifest, signed only by a sigstore bundle;
+/// * `docker.io/library/alpine:3.19`: a Docker manifest, signed only by a notation signature
+///   (a format ferry reports as not checked);
 /// * `registry.local/tools/tool:1.0`: an unsigned OCI manifest with an uncompressed and a
 ///   zstd layer.
 pub fn sample(dir: &Path) -> Sample {
@@ -265,8 +267,8 @@ pub fn sample(dir: &Path) -> Sample {
     );
     let bundle = referrer(
         &alpine.manifest,
-        SIGSTORE_BUNDLE,
-        br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}"#,
+        NOTATION_SIGNATURE,
+        br#"{"payload":"e30","protected":"e30","signature":"AA"}"#,
     );
     bundle.iter().for_each(|b| l.put(b));
     let name = format!("docker.io/library/alpine@{}", bundle[0].digest);
@@ -274,7 +276,7 @@ pub fn sample(dir: &Path) -> Sample {
         &name,
         &bundle[0],
         json!({"io.ferry.subject": alpine.digest()}),
-        Some(SIGSTORE_BUNDLE),
+        Some(NOTATION_SIGNATURE),
     );
 
     let plain = text_tar("bin/tool", "#!/bin/sh\necho tool\n");
@@ -308,6 +310,6 @@ pub fn sample(dir: &Path) -> Sample {
         sig_amd64: sig_amd,
         sbom,
         sig_sbom,
-        alpine_bundle: bundle,
+        alpine_notation: bundle,
     }
 }

@@ -1,0 +1,599 @@
+//! The signatures an image carries, checked offline: cosign 2 `.sig` (simple signing, key or
+//! keyless with the certificate, chain and Rekor bundle annotations), cosign 2 `.att` (DSSE
+//! envelopes of in-toto statements) and sigstore bundles stored as OCI 1.1 referrers. The
+//! caller hands in a signature manifest's layers and a way to read their bytes, so a bundle on
+//! disk and a registry are checked by the same code. Formats ferry cannot check (notation) are
+//! found, never reported valid.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use sha2::{Digest as _, Sha256};
+
+use super::bundle::{verify_bundle, Artifact};
+use super::cert;
+use super::dsse::{Envelope, Statement};
+use super::key::PublicKey;
+use super::policy::{Pattern, Policy};
+use super::time::{format_rfc3339, Time};
+use super::tlog::{self, Entry, Expected, Signer};
+use super::trust_root::TrustedRoot;
+use super::{b64, SigstoreError};
+use crate::digest::Digest;
+use crate::manifest::Checked;
+
+/// Media type of a cosign simple-signing payload layer.
+pub const SIMPLESIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
+/// Media type of a cosign attestation layer (a DSSE envelope).
+pub const DSSE_LAYER: &str = "application/vnd.dsse.envelope.v1+json";
+/// Layer annotation holding the base64 signature.
+pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
+/// Layer annotation holding the PEM Fulcio certificate of a keyless signature.
+pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
+/// Layer annotation holding the PEM chain up to the Fulcio root.
+pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
+/// Layer annotation holding the Rekor entry and its signed entry timestamp.
+pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
+/// Layer annotation of an attestation's predicate type.
+pub const PREDICATE_ANNOTATION: &str = "predicateType";
+/// Artifact type prefix of sigstore bundles stored as referrers (cosign 3, OCI 1.1).
+pub const SIGSTORE_BUNDLE: &str = "application/vnd.dev.sigstore.bundle";
+/// Artifact type of Notary Project signatures: carried, not checked.
+pub const NOTATION: &str = "application/vnd.cncf.notary.signature";
+
+/// What kind of signature artifact an entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    CosignSignature,
+    CosignAttestation,
+    SigstoreBundle,
+    /// A signature format ferry carries but does not check.
+    Notation,
+}
+
+impl Kind {
+    /// The kind of an attached entry, from its tag (`sha256-<hex>.sig|.att`) or artifact type;
+    /// None for what is no signature (an SBOM, a plain referrer).
+    pub fn of(tag: Option<&str>, artifact_type: Option<&str>) -> Option<Kind> {
+        match (tag, artifact_type) {
+            (_, Some(t)) if t.starts_with(SIGSTORE_BUNDLE) => Some(Kind::SigstoreBundle),
+            (_, Some(t)) if t.starts_with(NOTATION) => Some(Kind::Notation),
+            (Some(t), _) if t.ends_with(".sig") => Some(Kind::CosignSignature),
+            (Some(t), _) if t.ends_with(".att") => Some(Kind::CosignAttestation),
+            _ => None,
+        }
+    }
+
+    /// Whether ferry checks this kind.
+    pub fn checkable(self) -> bool {
+        self != Kind::Notation
+    }
+}
+
+/// One signature or attestation found on a manifest, and what checking it showed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub kind: Kind,
+    /// The bundle entry (or registry tag/digest) it came from.
+    pub entry: String,
+    pub verified: bool,
+    /// Why it does not verify (or why it was not checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// RFC 3339, from a verified source (a Rekor entry or a trusted timestamp).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub predicate_type: Option<String>,
+}
+
+/// What a verified signature says.
+#[derive(Debug, Clone, Default)]
+struct Details {
+    identity: Option<String>,
+    issuer: Option<String>,
+    signing_time: Option<Time>,
+    predicate_type: Option<String>,
+}
+
+/// Who must have signed, and the trust material to check it with.
+#[derive(Debug, Clone)]
+pub struct Checker {
+    pub policy: Policy,
+    pub root: TrustedRoot,
+}
+
+/// The signature flags of `verify`, `export --require-signed` and `import --require-signed`.
+#[derive(Debug, Clone, Default)]
+pub struct TrustOptions {
+    /// `--key`: a PEM public key.
+    pub key: Option<PathBuf>,
+    /// `--certificate-identity[-regexp]`.
+    pub identity: Option<Pattern>,
+    /// `--certificate-oidc-issuer[-regexp]`.
+    pub issuer: Option<Pattern>,
+    /// `--trusted-root`; else the built-in production root (or staging with `staging`).
+    pub trusted_root: Option<PathBuf>,
+    pub staging: bool,
+}
+
+/// Why the signature flags cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("--key {}", path.display())]
+    KeyRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("--key {}: not a PEM public key (-----BEGIN PUBLIC KEY-----), as cosign generate-key-pair writes", path.display())]
+    KeyFormat {
+        path: PathBuf,
+        source: SigstoreError,
+    },
+    #[error("--trusted-root {}", path.display())]
+    RootRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("--trusted-root {}: not a sigstore trusted_root.json", path.display())]
+    RootFormat {
+        path: PathBuf,
+        source: SigstoreError,
+    },
+    #[error("keyless verification needs both --certificate-identity (or -regexp) and --certificate-oidc-issuer (or -regexp), as in cosign")]
+    Incomplete,
+    #[error("--key and --certificate-identity/--certificate-oidc-issuer exclude each other")]
+    Both,
+}
+
+impl TrustOptions {
+    /// Whether any signature check was asked for.
+    pub fn is_set(&self) -> bool {
+        self.key.is_some() || self.identity.is_some() || self.issuer.is_some()
+    }
+
+    /// The checker these flags ask for; None when no key or identity was given.
+    pub fn checker(&self) -> Result<Option<Checker>, TrustError> {
+        let policy = match (&self.key, &self.identity, &self.issuer) {
+            (None, None, None) => return Ok(None),
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => return Err(TrustError::Both),
+            (Some(path), None, None) => {
+                let text = std::fs::read_to_string(path).map_err(|source| TrustError::KeyRead {
+                    path: path.clone(),
+                    source,
+                })?;
+                Policy::Key(
+                    PublicKey::from_pem(&text).map_err(|source| TrustError::KeyFormat {
+                        path: path.clone(),
+                        source,
+                    })?,
+                )
+            }
+            (None, Some(identity), Some(issuer)) => Policy::Identity {
+                identity: identity.clone(),
+                issuer: issuer.clone(),
+            },
+            (None, _, _) => return Err(TrustError::Incomplete),
+        };
+        let root = match &self.trusted_root {
+            None => TrustedRoot::builtin(self.staging),
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| TrustError::RootRead {
+                        path: path.clone(),
+                        source,
+                    })?;
+                TrustedRoot::from_json(&text).map_err(|source| TrustError::RootFormat {
+                    path: path.clone(),
+                    source,
+                })?
+            }
+        };
+        Ok(Some(Checker { policy, root }))
+    }
+}
+
+/// Reads a layer's bytes (verified against its digest by the caller's store).
+pub type Fetch<'a> = dyn FnMut(&Checked) -> Result<Vec<u8>, String> + 'a;
+
+impl Checker {
+    /// Checks every signature layer of one signature artifact of `kind` over `subject`.
+    pub fn check(
+        &self,
+        kind: Kind,
+        entry: &str,
+        layers: &[Checked],
+        subject: &Digest,
+        fetch: &mut Fetch<'_>,
+    ) -> Vec<Finding> {
+        let wanted: &dyn Fn(&str) -> bool = match kind {
+            Kind::CosignSignature => &|m| m == SIMPLESIGNING,
+            Kind::CosignAttestation => &|m| m == DSSE_LAYER,
+            Kind::SigstoreBundle => &|m| m.starts_with(SIGSTORE_BUNDLE) || m == "application/json",
+            Kind::Notation => {
+                return vec![not_checked(
+                    kind,
+                    entry,
+                    "a notation signature: format not checked",
+                )];
+            }
+        };
+        let found: Vec<&Checked> = layers
+            .iter()
+            .filter(|l| wanted(&l.descriptor.media_type))
+            .collect();
+        if found.is_empty() {
+            let why = match kind {
+                Kind::CosignSignature => "the signature manifest has no simple-signing layer",
+                Kind::CosignAttestation => "the attestation manifest has no DSSE envelope layer",
+                _ => "the referrer has no sigstore bundle layer",
+            };
+            return vec![failed(kind, entry, why.to_string())];
+        }
+        found
+            .into_iter()
+            .map(|layer| {
+                let result = fetch(layer).and_then(|bytes| {
+                    self.check_layer(kind, layer, &bytes, subject)
+                        .map_err(|e| e.to_string())
+                });
+                match result {
+                    Ok(d) => Finding {
+                        kind,
+                        entry: entry.to_string(),
+                        verified: true,
+                        reason: None,
+                        identity: d.identity,
+                        issuer: d.issuer,
+                        signing_time: d.signing_time.map(format_rfc3339),
+                        predicate_type: d.predicate_type,
+                    },
+                    Err(reason) => failed(kind, entry, reason),
+                }
+            })
+            .collect()
+    }
+
+    fn check_layer(
+        &self,
+        kind: Kind,
+        layer: &Checked,
+        bytes: &[u8],
+        subject: &Digest,
+    ) -> Result<Details, SigstoreError> {
+        let annotations = &layer.descriptor.annotations;
+        match kind {
+            Kind::SigstoreBundle => {
+                let hex: [u8; 32] = hex32(subject.hex())?;
+                let v = verify_bundle(bytes, Artifact::Sha256(&hex), &self.policy, &self.root)?;
+                let predicate_type = match &v.dsse {
+                    Some((_, payload)) => Some(Statement::parse(payload)?.predicate_type),
+                    None => None,
+                };
+                Ok(Details {
+                    identity: v.identity,
+                    issuer: v.issuer,
+                    signing_time: Some(v.signing_time),
+                    predicate_type,
+                })
+            }
+            Kind::CosignSignature => {
+                let sig_b64 = annotations.get(SIGNATURE_ANNOTATION).ok_or_else(|| {
+                    SigstoreError::malformed(
+                        "signature layer",
+                        format!("no {SIGNATURE_ANNOTATION} annotation"),
+                    )
+                })?;
+                let sig = b64("signature", sig_b64)?;
+                let digest = Sha256::digest(bytes);
+                let signed = Signed::Message {
+                    digest: &digest,
+                    signature: &sig,
+                };
+                let details = self.signer(
+                    annotations,
+                    &|key| key.verify(bytes, &sig, "cosign"),
+                    signed,
+                )?;
+                signs(bytes, subject)?;
+                Ok(details)
+            }
+            Kind::CosignAttestation => {
+                let envelope: Envelope = serde_json::from_slice(bytes)
+                    .map_err(|e| SigstoreError::malformed("DSSE envelope", e))?;
+                let details = self.signer(
+                    annotations,
+                    &|key| envelope.verify(key).map(drop),
+                    Signed::Dsse(&envelope),
+                )?;
+                let statement = Statement::parse(&envelope.payload_bytes()?)?;
+                if !statement.names_sha256(subject.hex()) {
+                    return Err(SigstoreError::Artifact(format!(
+                        "the attestation's subjects do not name this manifest {subject}"
+                    )));
+                }
+                Ok(Details {
+                    predicate_type: Some(statement.predicate_type),
+                    ..details
+                })
+            }
+            Kind::Notation => Err(SigstoreError::Unsupported {
+                what: "notation signature",
+                detail: "format not checked".into(),
+            }),
+        }
+    }
+
+    /// Who signed a cosign 2 layer: with a key, the key verifies it (and a Rekor bundle, when
+    /// present, must record it); keyless, the certificate chains to Fulcio at the Rekor time,
+    /// matches the identity, verifies it, and the Rekor entry records it.
+    fn signer(
+        &self,
+        annotations: &std::collections::BTreeMap<String, String>,
+        verify: &dyn Fn(&PublicKey) -> Result<(), SigstoreError>,
+        signed: Signed<'_>,
+    ) -> Result<Details, SigstoreError> {
+        let rekor = annotations
+            .get(BUNDLE_ANNOTATION)
+            .map(|b| RekorBundle::parse(b))
+            .transpose()?;
+        match &self.policy {
+            Policy::Key(key) => {
+                verify(key)?;
+                let mut signing_time = None;
+                if let Some(r) = &rekor {
+                    let der = key_der(key)?;
+                    signing_time = Some(r.verify(&self.root, &signed.by(Signer::Key(&der)))?);
+                }
+                Ok(Details {
+                    signing_time,
+                    ..Details::default()
+                })
+            }
+            Policy::Identity { identity, issuer } => {
+                let pem = annotations.get(CERTIFICATE_ANNOTATION).ok_or_else(|| {
+                    SigstoreError::Certificate(format!(
+                        "no {CERTIFICATE_ANNOTATION} annotation: not a keyless signature"
+                    ))
+                })?;
+                let leaf_der = pem_certs(pem)?.into_iter().next().ok_or_else(|| {
+                    SigstoreError::Certificate(
+                        "the certificate annotation holds no certificate".into(),
+                    )
+                })?;
+                let chain = match annotations.get(CHAIN_ANNOTATION) {
+                    Some(c) => pem_certs(c)?,
+                    None => Vec::new(),
+                };
+                let rekor = rekor.ok_or_else(|| {
+                    SigstoreError::Tlog(format!("no {BUNDLE_ANNOTATION} annotation: the signing time cannot be verified offline"))
+                })?;
+                // The SET first: it is what makes the integrated time a verified signing time.
+                let time = rekor.verify_set(&self.root)?;
+                let leaf = cert::verify_chain(&leaf_der, &chain, &self.root, time)?;
+                check_identity(&leaf, identity, issuer)?;
+                verify(&leaf.public_key)?;
+                tlog::check_body(&rekor.entry(), &signed.by(Signer::Certificate(&leaf_der)))?;
+                Ok(Details {
+                    identity: leaf.identity,
+                    issuer: leaf.issuer,
+                    signing_time: Some(time),
+                    predicate_type: annotations.get(PREDICATE_ANNOTATION).cloned(),
+                })
+            }
+        }
+    }
+}
+
+/// What a cosign 2 layer signs, for matching its Rekor entry.
+#[derive(Clone, Copy)]
+enum Signed<'a> {
+    Message {
+        digest: &'a [u8],
+        signature: &'a [u8],
+    },
+    Dsse(&'a Envelope),
+}
+
+impl<'a> Signed<'a> {
+    fn by<'b>(self, verifier: Signer<'b>) -> Expected<'b>
+    where
+        'a: 'b,
+    {
+        match self {
+            Signed::Message { digest, signature } => Expected::Message {
+                digest,
+                signature,
+                verifier,
+            },
+            Signed::Dsse(envelope) => Expected::Dsse { envelope, verifier },
+        }
+    }
+}
+
+/// The certificate's SAN and issuer against the policy, as cosign words the mismatch.
+pub fn check_identity(
+    leaf: &cert::Leaf,
+    identity: &Pattern,
+    issuer: &Pattern,
+) -> Result<(), SigstoreError> {
+    let san = leaf.identity.as_deref().unwrap_or("");
+    if !identity.matches(san) {
+        return Err(SigstoreError::Identity(format!(
+            "the certificate's identity {san:?} is not {identity}"
+        )));
+    }
+    let iss = leaf.issuer.as_deref().unwrap_or("");
+    if !issuer.matches(iss) {
+        return Err(SigstoreError::Identity(format!(
+            "the certificate's issuer {iss:?} is not {issuer}"
+        )));
+    }
+    Ok(())
+}
+
+/// The DER SubjectPublicKeyInfo a Rekor body records for a key-signed layer: the key itself.
+fn key_der(key: &PublicKey) -> Result<Vec<u8>, SigstoreError> {
+    use spki::EncodePublicKey;
+    let doc = match key {
+        PublicKey::P256(k) => k.to_public_key_der(),
+        PublicKey::P384(k) => k.to_public_key_der(),
+        PublicKey::Ed25519(k) => k.to_public_key_der(),
+        PublicKey::Rsa(k) => k.to_public_key_der(),
+    };
+    doc.map(|d| d.as_bytes().to_vec())
+        .map_err(|e| SigstoreError::malformed("public key", e))
+}
+
+/// The simple-signing payload must name `subject` as the signed manifest.
+fn signs(payload: &[u8], subject: &Digest) -> Result<(), SigstoreError> {
+    let v: serde_json::Value = serde_json::from_slice(payload)
+        .map_err(|e| SigstoreError::Artifact(format!("the signed payload is not JSON: {e}")))?;
+    let signed = v
+        .pointer("/critical/image/docker-manifest-digest")
+        .and_then(|x| x.as_str())
+        .ok_or_else(|| {
+            SigstoreError::Artifact(
+                "the signed payload has no critical.image.docker-manifest-digest".into(),
+            )
+        })?;
+    if signed != subject.to_string() {
+        return Err(SigstoreError::Artifact(format!(
+            "the payload signs {signed}, not this manifest {subject}"
+        )));
+    }
+    Ok(())
+}
+
+fn hex32(hex: &str) -> Result<[u8; 32], SigstoreError> {
+    let mut out = [0u8; 32];
+    if hex.len() != 64 {
+        return Err(SigstoreError::malformed("digest", "not a sha256 digest"));
+    }
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
+            .map_err(|_| SigstoreError::malformed("digest", "not hex"))?;
+    }
+    Ok(out)
+}
+
+/// The DER certificates of a PEM text (one or several `CERTIFICATE` blocks).
+pub fn pem_certs(pem: &str) -> Result<Vec<Vec<u8>>, SigstoreError> {
+    use der::{DecodePem, Encode};
+    let mut out = Vec::new();
+    let mut rest = pem;
+    const END: &str = "-----END CERTIFICATE-----";
+    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+        let block = &rest[start..];
+        let end = block
+            .find(END)
+            .ok_or_else(|| SigstoreError::malformed("PEM certificate", "no END line"))?
+            + END.len();
+        let c = x509_cert::Certificate::from_pem(&block.as_bytes()[..end])
+            .map_err(|e| SigstoreError::malformed("PEM certificate", e))?;
+        out.push(
+            c.to_der()
+                .map_err(|e| SigstoreError::malformed("PEM certificate", e))?,
+        );
+        rest = &block[end..];
+    }
+    Ok(out)
+}
+
+/// A finding that did not verify, and why.
+pub fn failed(kind: Kind, entry: &str, reason: String) -> Finding {
+    Finding {
+        kind,
+        entry: entry.to_string(),
+        verified: false,
+        reason: Some(reason),
+        identity: None,
+        issuer: None,
+        signing_time: None,
+        predicate_type: None,
+    }
+}
+
+fn not_checked(kind: Kind, entry: &str, why: &str) -> Finding {
+    failed(kind, entry, why.to_string())
+}
+
+/// cosign's `dev.sigstore.cosign/bundle` annotation: a Rekor v1 entry and its SET.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct RekorBundle {
+    signed_entry_timestamp: String,
+    payload: RekorPayload,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RekorPayload {
+    body: String,
+    integrated_time: i64,
+    log_index: i64,
+    #[serde(rename = "logID")]
+    log_id: String,
+}
+
+impl RekorBundle {
+    fn parse(json: &str) -> Result<RekorBundle, SigstoreError> {
+        serde_json::from_str(json)
+            .map_err(|e| SigstoreError::malformed("cosign Rekor bundle annotation", e))
+    }
+
+    /// Verifies the SET; the integrated time is then a verified signing time.
+    fn verify_set(&self, root: &TrustedRoot) -> Result<Time, SigstoreError> {
+        let set = b64("signed entry timestamp", &self.signed_entry_timestamp)?;
+        let p = &self.payload;
+        tlog::verify_set(
+            &p.body,
+            p.integrated_time,
+            p.log_index,
+            &p.log_id,
+            &set,
+            root,
+        )?;
+        Ok(p.integrated_time)
+    }
+
+    /// The SET, then the body recording `expected`.
+    fn verify(&self, root: &TrustedRoot, expected: &Expected<'_>) -> Result<Time, SigstoreError> {
+        let t = self.verify_set(root)?;
+        tlog::check_body(&self.entry(), expected)?;
+        Ok(t)
+    }
+
+    /// The entry as a bundle would carry it, for [`tlog::check_body`].
+    fn entry(&self) -> Entry {
+        let body: serde_json::Value = b64("Rekor body", &self.payload.body)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let field = |k: &str| {
+            body.get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        Entry {
+            log_index: Some(self.payload.log_index.to_string()),
+            log_id: tlog::LogId {
+                key_id: String::new(),
+            },
+            kind_version: tlog::KindVersion {
+                kind: field("kind"),
+                version: field("apiVersion"),
+            },
+            integrated_time: Some(self.payload.integrated_time.to_string()),
+            inclusion_promise: None,
+            inclusion_proof: None,
+            canonicalized_body: self.payload.body.clone(),
+        }
+    }
+}
