@@ -124,6 +124,12 @@ pub struct ExportArgs {
     /// Differential bundle: leave out the layers `ferry inventory` found in the target.
     #[arg(long = "since-inventory", value_name = "FILE")]
     pub since_inventory: Vec<PathBuf>,
+    /// Refuse, before writing or pushing anything, every image without a signature that
+    /// verifies with --key or the keyless --certificate-identity/--certificate-oidc-issuer.
+    #[arg(long = "require-signed", requires = "signer")]
+    pub require_signed: bool,
+    #[command(flatten)]
+    pub trust: trust::TrustArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
@@ -162,6 +168,12 @@ pub struct ImportArgs {
     /// Parallel blob uploads.
     #[arg(long, short = 'j', default_value_t = 4, value_name = "N")]
     pub jobs: usize,
+    /// Refuse, before writing or pushing anything, every image without a signature that
+    /// verifies with --key or the keyless --certificate-identity/--certificate-oidc-issuer.
+    #[arg(long = "require-signed", requires = "signer")]
+    pub require_signed: bool,
+    #[command(flatten)]
+    pub trust: trust::TrustArgs,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]

@@ -30,6 +30,7 @@ pub(crate) mod pool;
 pub mod progress;
 pub mod reference;
 pub mod registry;
+pub mod signed;
 pub mod sigstore;
 pub(crate) mod sizes;
 pub mod text;

@@ -25,6 +25,7 @@ fn export_options(images: &[String], bundle: &Path) -> ExportOptions {
         keep_going: false,
         split_size: None,
         since: Vec::new(),
+        require_signed: None,
     }
 }
 
@@ -116,6 +117,7 @@ fn the_five_api_functions_as_a_library() {
             jobs: 2,
             chunk_size: None,
             progress: Mode::Quiet,
+            require_signed: None,
         },
     )
     .unwrap();

@@ -47,6 +47,7 @@ pub fn export(a: &ExportArgs) -> Result<(Client, ExportOptions)> {
         since: (a.since.iter().cloned().map(Since::Bundle))
             .chain(a.since_inventory.iter().cloned().map(Since::Inventory))
             .collect(),
+        require_signed: a.trust.gate(a.require_signed)?,
     };
     Ok((client, opts))
 }
@@ -70,6 +71,7 @@ pub fn import(a: &ImportArgs) -> Result<(Client, ImportOptions)> {
         jobs: a.jobs.max(1),
         chunk_size: a.chunk_size,
         progress: progress(&a.out),
+        require_signed: a.trust.gate(a.require_signed)?,
     };
     Ok((client, opts))
 }

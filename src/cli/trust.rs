@@ -12,6 +12,7 @@ use ferry::sigstore::Pattern;
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("cert_identity").args(["certificate_identity", "certificate_identity_regexp"]).requires("cert_issuer")))]
+#[command(group(clap::ArgGroup::new("signer").args(["key", "certificate_identity", "certificate_identity_regexp"]).multiple(true)))]
 #[command(group(clap::ArgGroup::new("cert_issuer").args(["certificate_oidc_issuer", "certificate_oidc_issuer_regexp"]).requires("cert_identity")))]
 pub struct TrustArgs {
     /// Check signatures with this public key (PEM, as cosign generate-key-pair writes).
@@ -45,6 +46,16 @@ fn pattern(exact: &Option<String>, re: &Option<String>, flag: &str) -> Result<Op
 }
 
 impl TrustArgs {
+    /// `--require-signed`'s options, checked: the trust flags mean nothing without it.
+    pub fn gate(&self, require_signed: bool) -> Result<Option<TrustOptions>> {
+        let opts = self.options()?;
+        match (require_signed, opts.is_set() || opts.trusted_root.is_some() || opts.staging) {
+            (true, _) => Ok(Some(opts)),
+            (false, false) => Ok(None),
+            (false, true) => anyhow::bail!("--key, --certificate-identity, --certificate-oidc-issuer, --trusted-root and --staging go with --require-signed here"),
+        }
+    }
+
     /// The library's options; a regular expression that does not compile is refused here.
     pub fn options(&self) -> Result<TrustOptions> {
         Ok(TrustOptions {

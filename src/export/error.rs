@@ -17,6 +17,16 @@ use crate::registry::RegistryError;
 pub enum ExportError {
     #[error(transparent)]
     Reference(#[from] ReferenceError),
+    #[error(transparent)]
+    Trust(#[from] crate::sigstore::image::TrustError),
+    #[error(
+        "--require-signed needs --key, or --certificate-identity and --certificate-oidc-issuer"
+    )]
+    RequireSignedHow,
+    #[error("--require-signed: the planned bundle")]
+    Planned(#[source] crate::layout::graph::GraphError),
+    #[error("--require-signed: {} image(s) refused, nothing was written:\n  {}", .0.len(), .0.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("\n  "))]
+    Unsigned(Vec<crate::signed::Refused>),
     #[error("{image}")]
     Registry {
         image: String,

@@ -6,6 +6,7 @@ pub mod attached;
 pub mod bounds;
 mod error;
 mod fetch;
+mod gate;
 mod memo;
 pub mod plan;
 mod probe;
@@ -61,6 +62,9 @@ pub struct ExportOptions {
     pub split_size: Option<u64>,
     /// What the other side already has: its layers are left out (a differential bundle).
     pub since: Vec<since::Since>,
+    /// `--require-signed`: every image must be signed as these options say, checked before
+    /// the output exists.
+    pub require_signed: Option<crate::sigstore::image::TrustOptions>,
 }
 
 /// What an export did, for the summary line and `--json`.
@@ -99,6 +103,10 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
     if refs.is_empty() {
         return Err(ExportError::NoImages);
     }
+    let checker = match &opts.require_signed {
+        Some(t) => Some(t.checker()?.ok_or(ExportError::RequireSignedHow)?),
+        None => None,
+    };
     let kind = write::check_output(&opts.output, opts.split_size)?;
     let held = since::Held::load(&opts.since)?;
     let note = Progress::new("export", 0, opts.progress);
@@ -107,6 +115,9 @@ pub fn export(client: &Client, opts: &ExportOptions) -> Result<ExportSummary, Ex
         return Err(ExportError::Failed(failed));
     }
     plan.settle();
+    if let Some(c) = &checker {
+        gate::check(client, &plan, c)?;
+    }
     let mut warnings = Vec::new();
     for img in &plan.images {
         if !img.missing.is_empty() {

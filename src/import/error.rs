@@ -21,6 +21,18 @@ use crate::registry::RegistryError;
 pub enum ImportError {
     #[error(transparent)]
     Layout(#[from] LayoutError),
+    #[error(transparent)]
+    Graph(crate::layout::graph::GraphError),
+    #[error(transparent)]
+    Trust(#[from] crate::sigstore::image::TrustError),
+    #[error(
+        "--require-signed needs --key, or --certificate-identity and --certificate-oidc-issuer"
+    )]
+    RequireSignedHow,
+    #[error("--require-signed needs a bundle file: a pipe cannot be checked before its images are pushed")]
+    RequireSignedPipe,
+    #[error("--require-signed: {} image(s) refused, nothing was pushed:\n  {}", .0.len(), .0.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("\n  "))]
+    Unsigned(Vec<crate::signed::Refused>),
     /// The bundle's record of the layers it left out (`io.ferry.omitted`).
     #[error(transparent)]
     Omitted(#[from] OmittedError),

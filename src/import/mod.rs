@@ -26,6 +26,7 @@ pub use crate::mapping::MappingChoice;
 use crate::progress::{human, Mode, Progress};
 use crate::reference::Reference;
 use crate::registry::{Client, RegistryError};
+use crate::sigstore::image::TrustOptions;
 pub use error::{ImportError, MissingLayer, Unnamed, Unserved};
 pub use plan::{read_plan, ImageGraph};
 pub use push::BlobStats;
@@ -49,6 +50,9 @@ pub struct ImportOptions {
     pub jobs: usize,
     pub chunk_size: Option<u64>,
     pub progress: Mode,
+    /// `--require-signed`: every image must be signed as these options say, checked before
+    /// anything is pushed.
+    pub require_signed: Option<TrustOptions>,
 }
 
 /// A tag that pointed elsewhere before the import.
@@ -129,11 +133,31 @@ pub fn import(client: &Client, opts: &ImportOptions) -> Result<ImportSummary, Im
     if !opts.dry_run {
         crate::layout::output::check(&mapping_path(opts))?;
     }
+    let checker = match &opts.require_signed {
+        Some(t) => Some(t.checker()?.ok_or(ImportError::RequireSignedHow)?),
+        None => None,
+    };
     if opts.bundle.as_os_str() == "-" {
+        if checker.is_some() {
+            return Err(ImportError::RequireSignedPipe);
+        }
         return pipe::import_stdin(client, opts);
     }
     Progress::new("import", 0, opts.progress).note(&format!("checking {}", opts.bundle.display()));
     let bundle = Bundle::open(&opts.bundle)?;
+    if let Some(c) = &checker {
+        let entries = crate::layout::graph::read_entries(&bundle).map_err(ImportError::Graph)?;
+        let graphs: Vec<_> = entries
+            .entries
+            .iter()
+            .map(|e| crate::layout::graph::walk(&bundle, e))
+            .collect();
+        let refused =
+            crate::signed::gate(&entries, &graphs, c, &crate::signed::from_bundle(&bundle));
+        if !refused.is_empty() {
+            return Err(ImportError::Unsigned(refused));
+        }
+    }
     run(client, opts, &bundle, &mut |work, progress| {
         if bundle.is_streaming() {
             push::push_blobs_streaming(client, &bundle, work, opts.chunk_size, progress)

@@ -8,7 +8,6 @@
 pub mod deep;
 pub mod hash;
 mod report;
-pub mod signatures;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -21,10 +20,10 @@ use crate::layout::graph::{read_entries, walk, Graph, GraphError, Role};
 use crate::layout::reader::Bundle;
 use crate::layout::{LayoutError, OCI_LAYOUT_FILE};
 use crate::progress::{Mode, Progress};
+pub use crate::signed::SigStatus;
 use crate::sigstore::image::{Finding, TrustError, TrustOptions};
 pub use deep::DeepReport;
 pub use hash::HashStats;
-pub use signatures::SigStatus;
 
 /// What to verify and how.
 #[derive(Debug, Clone)]
@@ -223,7 +222,12 @@ pub fn verify(opts: &VerifyOptions) -> Result<VerifyReport, VerifyError> {
         report
     });
 
-    let sigs = signatures::check_all(&bundle, &entries, &graphs, checker.as_ref());
+    let sigs = crate::signed::check_all(
+        &entries,
+        &graphs,
+        checker.as_ref(),
+        &crate::signed::from_bundle(&bundle),
+    );
     for (name, subject, reason) in &sigs.invalid {
         let image = graphs
             .iter()

@@ -1,8 +1,10 @@
-//! `verify --key` / `--certificate-identity`: the signatures and attestations attached to the
-//! bundle's manifests, checked offline (DESIGN §6) by [`crate::sigstore::image`]: cosign 2
-//! `.sig` and `.att` entries (tagged `sha256-<hex>.sig|.att` with `io.ferry.subject`) and
-//! sigstore bundles stored as referrers. A manifest counts as validly signed when one of its
-//! signatures verifies, as in cosign; every one found is reported with its result.
+//! The signatures and attestations attached to a bundle's manifests, checked offline (DESIGN
+//! §6) by [`crate::sigstore::image`]: cosign 2 `.sig` and `.att` entries (tagged
+//! `sha256-<hex>.sig|.att` with `io.ferry.subject`) and sigstore bundles stored as referrers.
+//! A manifest counts as validly signed when one of its signatures verifies, as in cosign; every
+//! one found is reported with its result. `verify` reports it; [`gate`] is `--require-signed`
+//! for export (over the bundle it is about to write, held in memory) and import. It uses
+//! `layout` and `sigstore` only.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -75,12 +77,22 @@ fn entry_problem(
         .then(|| format!("the signed manifest {subject} is not in the bundle"))
 }
 
-/// Finds every signature in the bundle and checks it with `checker` (None: found, not checked).
+/// Reads a signature layer's bytes from the bundle, digest-checked.
+pub fn from_bundle(bundle: &Bundle) -> impl Fn(&Checked) -> Result<Vec<u8>, String> + '_ {
+    move |l: &Checked| match bundle.read_blob_verified(&l.digest, MAX_MANIFEST_SIZE) {
+        Ok(Some(b)) => Ok(b),
+        Ok(None) => Err(format!("layer {} is missing", l.digest)),
+        Err(e) => Err(format!("layer {}: {e}", l.digest)),
+    }
+}
+
+/// Finds every signature in the bundle and checks it with `checker` (None: found, not
+/// checked), reading signature layers with `read` ([`from_bundle`], or a registry).
 pub fn check_all(
-    bundle: &Bundle,
     entries: &Entries,
     graphs: &[Graph],
     checker: Option<&Checker>,
+    read: &dyn Fn(&Checked) -> Result<Vec<u8>, String>,
 ) -> Signatures {
     let in_bundle: BTreeSet<Digest> = graphs
         .iter()
@@ -112,16 +124,7 @@ pub fn check_all(
                     &e.name,
                     "the signature manifest cannot be read".into(),
                 )],
-                Some(root) => {
-                    let mut fetch = |l: &Checked| match bundle
-                        .read_blob_verified(&l.digest, MAX_MANIFEST_SIZE)
-                    {
-                        Ok(Some(b)) => Ok(b),
-                        Ok(None) => Err(format!("layer {} is missing", l.digest)),
-                        Err(e) => Err(format!("layer {}: {e}", l.digest)),
-                    };
-                    c.check(kind, &e.name, &root.layers, subject, &mut fetch)
-                }
+                Some(root) => c.check(kind, &e.name, &root.layers, subject, &mut |l| read(l)),
             },
         };
         found.entry(subject.clone()).or_default().extend(findings);
@@ -176,4 +179,68 @@ fn summary(f: &Finding) -> String {
 fn artifact_type_of(bytes: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     v.get("artifactType")?.as_str().map(str::to_string)
+}
+
+/// An image `--require-signed` refuses, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub image: String,
+    pub digest: Digest,
+    pub reason: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({}): {}", self.image, self.digest, self.reason)
+    }
+}
+
+/// `--require-signed`: every image (an entry without `io.ferry.subject`) must have a
+/// signature over its own manifest that verifies with `checker`, and no manifest of it a
+/// signature that is invalid. Returns the images refused.
+pub fn gate(
+    entries: &Entries,
+    graphs: &[Graph],
+    checker: &Checker,
+    read: &dyn Fn(&Checked) -> Result<Vec<u8>, String>,
+) -> Vec<Refused> {
+    let sigs = check_all(entries, graphs, Some(checker), read);
+    let mut refused = Vec::new();
+    for (e, g) in entries.entries.iter().zip(graphs) {
+        if e.subject.is_some() {
+            continue;
+        }
+        let root = &e.descriptor.digest;
+        let reason = match sigs.by_subject.get(root).map(|(s, _)| s) {
+            Some(SigStatus::Valid(_)) => {
+                g.nodes
+                    .iter()
+                    .find_map(|n| match sigs.by_subject.get(&n.digest) {
+                        Some((SigStatus::Invalid(r), _)) => Some(format!(
+                            "the signature on {} {} is INVALID: {r}",
+                            n.platform
+                                .as_ref()
+                                .map_or("manifest".to_string(), |p| p.to_string()),
+                            n.digest
+                        )),
+                        _ => None,
+                    })
+            }
+            Some(SigStatus::Invalid(r)) => Some(format!("its signature is INVALID: {r}")),
+            Some(SigStatus::NotChecked(what)) => Some(format!(
+                "signed only in a format ferry does not check ({what})"
+            )),
+            Some(SigStatus::NoKey) | Some(SigStatus::Unsigned) | None => {
+                Some("unsigned: no signature or attestation over its manifest".to_string())
+            }
+        };
+        if let Some(reason) = reason {
+            refused.push(Refused {
+                image: g.image.clone(),
+                digest: root.clone(),
+                reason,
+            });
+        }
+    }
+    refused
 }
