@@ -87,9 +87,18 @@ pub struct Subject {
 pub const IN_TOTO: &str = "application/vnd.in-toto+json";
 
 impl Statement {
+    /// Reads a statement from a DSSE payload.
     pub fn parse(payload: &[u8]) -> Result<Statement, SigstoreError> {
         serde_json::from_slice(payload)
             .map_err(|e| SigstoreError::malformed("in-toto statement", e))
+    }
+
+    /// Whether `_type` is an in-toto statement (v0.1 or v1), not some other JSON.
+    pub fn is_statement(&self) -> bool {
+        matches!(
+            self.type_.as_str(),
+            "https://in-toto.io/Statement/v0.1" | "https://in-toto.io/Statement/v1"
+        )
     }
 
     /// Whether a subject has this `sha256` hex digest.
