@@ -13,7 +13,7 @@ mod model;
 #[cfg(test)]
 mod tests;
 
-pub use model::{Bundle, Content, Material, Version};
+pub use model::{bytes_field, Bundle, Content, Material, Version};
 
 use super::policy::Policy;
 use super::time::{format_rfc3339, Time};

@@ -186,7 +186,7 @@ impl Bundle {
         }
         let timestamps = stamps
             .iter()
-            .map(|t| b64("RFC 3161 timestamp", &t.signed_timestamp))
+            .map(|t| bytes_field("RFC 3161 timestamp", &t.signed_timestamp))
             .collect::<Result<Vec<_>, _>>()?;
         for (i, t) in timestamps.iter().enumerate() {
             if timestamps.iter().take(i).any(|u| u == t) {
@@ -214,7 +214,7 @@ fn material(
     let bad = |d: &str| SigstoreError::malformed("bundle verification material", d);
     match (certificate, chain, key) {
         (Some(c), None, None) => Ok(Material::Certificate {
-            leaf: b64("bundle certificate", &c.raw_bytes)?,
+            leaf: bytes_field("bundle certificate", &c.raw_bytes)?,
             intermediates: Vec::new(),
         }),
         (None, Some(_), None) if version >= Version::V03 => Err(bad(
@@ -224,7 +224,7 @@ fn material(
             let mut certs = chain
                 .certificates
                 .iter()
-                .map(|c| b64("bundle certificate", &c.raw_bytes))
+                .map(|c| bytes_field("bundle certificate", &c.raw_bytes))
                 .collect::<Result<Vec<_>, _>>()?;
             if certs.is_empty() {
                 return Err(bad("the x509CertificateChain is empty"));
@@ -272,7 +272,7 @@ fn content(
             digest: match m.message_digest {
                 None => None,
                 Some(d) if d.algorithm == "SHA2_256" => {
-                    Some(b64("bundle message digest", &d.digest)?)
+                    Some(bytes_field("bundle message digest", &d.digest)?)
                 }
                 Some(d) => {
                     return Err(SigstoreError::Unsupported {
@@ -281,11 +281,11 @@ fn content(
                     })
                 }
             },
-            signature: b64("bundle message signature", &m.signature)?,
+            signature: bytes_field("bundle message signature", &m.signature)?,
         }),
         (None, Some(envelope)) => {
             let signature = match envelope.signatures.as_slice() {
-                [one] => b64("DSSE signature", &one.sig)?,
+                [one] => bytes_field("DSSE signature", &one.sig)?,
                 sigs => {
                     return Err(SigstoreError::malformed(
                         "DSSE envelope",
@@ -343,4 +343,23 @@ fn check_entry(version: Version, e: &Entry) -> Result<(), SigstoreError> {
         ));
     }
     Ok(())
+}
+
+/// A `bytes` field as protobuf's JSON mapping accepts it: standard or URL-safe base64, with or
+/// without padding, and (as Go's and Python's decoders do) line breaks inside, which
+/// `base64`-wrapped values carry. DSSE envelopes in a bundle are such fields too.
+pub fn bytes_field(what: &'static str, s: &str) -> Result<Vec<u8>, SigstoreError> {
+    let mut t: String = s
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
+    while t.len() % 4 != 0 {
+        t.push('=');
+    }
+    b64(what, &t)
 }
