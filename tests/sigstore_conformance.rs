@@ -357,3 +357,28 @@ fn an_unreadable_input_is_an_error_naming_it() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--key"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_staging_bundle_verifies_against_the_built_in_staging_root() {
+    // bundle-from-wrong-instance_fail is a valid staging bundle: production refuses it (its own
+    // case above), `--staging` must accept it.
+    let mut a = args(
+        "bundle-from-wrong-instance_fail",
+        &format!("{VECTORS}/a.txt"),
+    );
+    a.insert(1, "--staging".into());
+    let o = ferry(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    check("bundle-from-wrong-instance", &o);
+    let o = ferry(&[
+        "verify-bundle",
+        "--staging",
+        "--trusted-root",
+        "r.json",
+        "--key",
+        "k.pub",
+        "--bundle",
+        "b.json",
+        "a.txt",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
