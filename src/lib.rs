@@ -3,10 +3,11 @@
 //! The library does the work; `main.rs` only parses arguments and prints. See DESIGN.md for the
 //! formats and protocol rules each module follows.
 //!
-//! The API (DESIGN §8) is five functions, each taking one options struct:
+//! The API (DESIGN §8) is six functions, each taking one options struct:
 //! [`export()`] (registries → bundle, through a [`Client`]), [`import()`] (bundle → registry),
-//! [`inspect()`] and [`verify()`] (a bundle, offline) and [`map()`] (names and configuration,
-//! offline). [`login`] says which registry a command-line login belongs to.
+//! [`inspect()`] and [`verify()`] (a bundle, offline), [`map()`] (names and configuration,
+//! offline) and [`verify_bundle()`] (one sigstore bundle over one artifact, offline). [`login`]
+//! says which registry a command-line login belongs to.
 //!
 //! The domain modules are public for their types (Reference, Digest, Descriptor, Platform,
 //! Bundle, Client, Mapper) and the errors the API returns; the machinery under them (`pool`,
@@ -35,6 +36,7 @@ pub mod sigstore;
 pub(crate) mod sizes;
 pub mod text;
 pub mod verify;
+pub mod verify_bundle;
 pub(crate) mod walk;
 
 pub use export::{export, Discovery, ExportError, ExportOptions, ExportSummary, Output};
@@ -45,3 +47,4 @@ pub use mapping::MappingChoice;
 pub use progress::Mode;
 pub use registry::{Client, ClientOptions};
 pub use verify::{verify, VerifyError, VerifyOptions, VerifyReport};
+pub use verify_bundle::{verify_bundle, VerifyBundleError, VerifyBundleOptions};

@@ -8,6 +8,7 @@ use anyhow::Result;
 
 use super::OutputArgs;
 use ferry::inventory::Inventory;
+use ferry::sigstore::{time::format_rfc3339, Verified};
 use ferry::{ExportSummary, ImportSummary, Inspection, MapOutput, VerifyReport};
 
 /// Each of `lines` on stderr after `prefix`.
@@ -114,4 +115,21 @@ pub fn inventoried(inventory: &Inventory, output: Option<&Path>, quiet: bool) ->
         tell!("{}", inventory.line());
     }
     Ok(())
+}
+
+/// The one line a verified sigstore bundle gets: who signed (or the key) and when.
+pub fn bundle_verified(v: &Verified, key: Option<&Path>) {
+    let who = match (&v.identity, &v.issuer, key) {
+        (Some(id), Some(iss), _) => format!("{id} ({iss})"),
+        (_, _, Some(k)) => format!("the key {}", k.display()),
+        (id, _, None) => id.clone().unwrap_or_else(|| "an unnamed signer".into()),
+    };
+    let what = match &v.dsse {
+        Some((t, _)) => format!(" [DSSE {t}]"),
+        None => String::new(),
+    };
+    say!(
+        "verified: {who} at {}{what}",
+        format_rfc3339(v.signing_time)
+    );
 }

@@ -9,6 +9,8 @@ use std::path::Path;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::error::ContextKind;
 use clap::{Arg, Command, ValueEnum};
+use ferry::sigstore::Pattern;
+use ferry::verify_bundle::ArtifactInput;
 use ferry::MappingChoice;
 
 // The variants of these enums carry `//` comments, not doc comments: clap would print those
@@ -154,4 +156,29 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     n.checked_mul(mult)
         .filter(|v| *v > 0)
         .ok_or_else(|| format!("invalid size {s:?}"))
+}
+
+/// `verify-bundle FILE_OR_DIGEST`: `sha256:<64 hex>` is the artifact's digest (the conformance
+/// suite's form), anything else a path.
+pub fn parse_artifact(s: &str) -> Result<ArtifactInput, String> {
+    let Some(hex) = s.strip_prefix("sha256:") else {
+        return Ok(ArtifactInput::File(s.into()));
+    };
+    let bad = || format!("{s:?}: a digest is sha256: and 64 hex digits");
+    if hex.len() != 64 {
+        return Err(bad());
+    }
+    let mut d = [0u8; 32];
+    for (i, b) in d.iter_mut().enumerate() {
+        *b = hex
+            .get(2 * i..2 * i + 2)
+            .and_then(|h| u8::from_str_radix(h, 16).ok())
+            .ok_or_else(bad)?;
+    }
+    Ok(ArtifactInput::Sha256(d))
+}
+
+/// A `--certificate-*-regexp` value: a bad expression is a usage error.
+pub fn parse_regex(s: &str) -> Result<Pattern, String> {
+    Pattern::regex(s).map_err(|e| e.to_string())
 }

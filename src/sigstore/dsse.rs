@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::bundle::bytes_field;
 use super::key::PublicKey;
-use super::{b64, SigstoreError};
+use super::SigstoreError;
 
 /// A DSSE envelope as JSON carries it.
 #[derive(Clone, Debug, Deserialize)]
@@ -42,7 +43,7 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 impl Envelope {
     /// The decoded payload.
     pub fn payload_bytes(&self) -> Result<Vec<u8>, SigstoreError> {
-        b64("DSSE payload", &self.payload)
+        bytes_field("DSSE payload", &self.payload)
     }
 
     /// Verifies the envelope's one signature with `key`; returns the payload.
@@ -56,7 +57,7 @@ impl Envelope {
         let payload = self.payload_bytes()?;
         key.verify(
             &pae(&self.payload_type, &payload),
-            &b64("DSSE signature", &sig.sig)?,
+            &bytes_field("DSSE signature", &sig.sig)?,
             "DSSE envelope",
         )?;
         Ok(payload)
@@ -87,9 +88,18 @@ pub struct Subject {
 pub const IN_TOTO: &str = "application/vnd.in-toto+json";
 
 impl Statement {
+    /// Reads a statement from a DSSE payload.
     pub fn parse(payload: &[u8]) -> Result<Statement, SigstoreError> {
         serde_json::from_slice(payload)
             .map_err(|e| SigstoreError::malformed("in-toto statement", e))
+    }
+
+    /// Whether `_type` is an in-toto statement (v0.1 or v1), not some other JSON.
+    pub fn is_statement(&self) -> bool {
+        matches!(
+            self.type_.as_str(),
+            "https://in-toto.io/Statement/v0.1" | "https://in-toto.io/Statement/v1"
+        )
     }
 
     /// Whether a subject has this `sha256` hex digest.
@@ -110,5 +120,29 @@ mod tests {
             super::pae("http://example.com/HelloWorld", b"hello world"),
             b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
         );
+    }
+
+    #[test]
+    fn payloads_decode_as_protobuf_json_bytes() {
+        let env = |payload: &str| super::Envelope {
+            payload: payload.into(),
+            payload_type: super::IN_TOTO.into(),
+            signatures: Vec::new(),
+        };
+        // Standard, wrapped, unpadded and URL-safe base64 are all one value.
+        for p in ["aGk/Pz8=", "aGk/\nPz8=", "aGk/Pz8", "aGk_Pz8"] {
+            assert_eq!(env(p).payload_bytes().unwrap(), b"hi???", "{p}");
+        }
+        assert!(env("a!b").payload_bytes().is_err());
+        // Verification needs exactly one signature.
+        let key = crate::sigstore::PublicKey::P256(
+            *p256::ecdsa::SigningKey::from_slice(&[7u8; 32])
+                .unwrap()
+                .verifying_key(),
+        );
+        assert!(matches!(
+            env("aGk=").verify(&key),
+            Err(crate::sigstore::SigstoreError::Malformed { .. })
+        ));
     }
 }
