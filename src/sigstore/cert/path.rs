@@ -148,6 +148,14 @@ impl Cert {
         self.cert.tbs_certificate.subject.to_string()
     }
 
+    /// `what "subject"`, or just `what` for a leaf without a subject (Fulcio's).
+    fn named(&self, what: &str) -> String {
+        match self.subject() {
+            s if s.is_empty() => what.to_string(),
+            s => format!("{what} {s:?}"),
+        }
+    }
+
     pub(crate) fn validity(&self) -> (Time, Time) {
         let v = &self.cert.tbs_certificate.validity;
         (
@@ -161,8 +169,8 @@ impl Cert {
         let (nb, na) = self.validity();
         if at < nb || at > na {
             return Err(format!(
-                "{what} {:?} is not valid at {} (valid {}..{})",
-                self.subject(),
+                "{} is not valid at {} (valid {}..{})",
+                self.named(what),
                 format_rfc3339(at),
                 format_rfc3339(nb),
                 format_rfc3339(na)
@@ -198,10 +206,16 @@ impl Cert {
     pub(crate) fn issued_by(&self, issuer: &Cert) -> Result<(), String> {
         if self.cert.tbs_certificate.issuer != issuer.cert.tbs_certificate.subject {
             return Err(format!(
-                "{:?} is issued by {:?}, not by {:?}",
-                self.subject(),
+                "{} is issued by {:?}, not by {:?}",
+                self.named("the certificate"),
                 self.cert.tbs_certificate.issuer.to_string(),
                 issuer.subject()
+            ));
+        }
+        if self.cert.tbs_certificate.signature != self.cert.signature_algorithm {
+            return Err(format!(
+                "{} names two different signature algorithms",
+                self.named("the certificate")
             ));
         }
         let hash = signature_hash(&self.cert.signature_algorithm.oid, None)?;
@@ -214,8 +228,8 @@ impl Cert {
             Ok(())
         } else {
             Err(format!(
-                "the signature of {:?} does not verify with the key of {:?}",
-                self.subject(),
+                "the signature of {} does not verify with the key of {:?}",
+                self.named("the certificate"),
                 issuer.subject()
             ))
         }
@@ -248,17 +262,16 @@ impl Cert {
             Ok(())
         } else {
             Err(format!(
-                "{:?} lacks the extended key usage {eku}",
-                self.subject()
+                "{} lacks the extended key usage {eku}",
+                self.named("the certificate")
             ))
         }
     }
 }
 
-/// A verified path: the authority it ends in and the certificate that issued the leaf
-/// (`None` when the leaf is itself listed in the authority's chain).
-pub(crate) struct Path<'r> {
-    pub authority: &'r Authority,
+/// A verified path: the certificate that issued the leaf (`None` when the leaf is itself the
+/// last certificate of the authority's chain).
+pub(crate) struct Path {
     pub issuer: Option<Cert>,
 }
 
@@ -266,13 +279,13 @@ pub(crate) struct Path<'r> {
 /// contains `at`; the leaf is valid at `at` and has `eku`; each link's signature verifies; each
 /// certificate above the leaf is a CA valid at `at`. The leaf may also be a member of the
 /// chain itself (a trust root's TSA chain lists its signing certificate first).
-pub(crate) fn verify_path<'r>(
+pub(crate) fn verify_path(
     leaf: &Cert,
-    authorities: &'r [Authority],
+    authorities: &[Authority],
     at: Time,
     eku: ObjectIdentifier,
     kind: &str,
-) -> Result<Path<'r>, String> {
+) -> Result<Path, String> {
     leaf.check_valid_at(at, "the certificate")?;
     leaf.check_eku(eku)?;
     let mut reasons = Vec::new();
@@ -288,12 +301,7 @@ pub(crate) fn verify_path<'r>(
             continue;
         }
         match chain_through(leaf, auth, at) {
-            Ok(issuer) => {
-                return Ok(Path {
-                    authority: auth,
-                    issuer,
-                })
-            }
+            Ok(issuer) => return Ok(Path { issuer }),
             Err(e) => reasons.push(e),
         }
     }
