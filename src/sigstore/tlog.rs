@@ -11,8 +11,12 @@ use super::{b64, SigstoreError};
 mod body;
 mod checkpoint;
 mod merkle;
+mod schema;
+mod set;
 #[cfg(test)]
 mod tests;
+
+pub use set::verify_set;
 
 /// A bundle's `TransparencyLogEntry` (protobuf-specs JSON: int64 as strings, bytes as base64).
 #[derive(Clone, Debug, Deserialize)]
@@ -150,7 +154,7 @@ fn now() -> Time {
         .map_or(0, |d| d.as_secs() as Time)
 }
 
-fn tlog_err(detail: impl std::fmt::Display) -> SigstoreError {
+pub(crate) fn tlog_err(detail: impl std::fmt::Display) -> SigstoreError {
     SigstoreError::Tlog(detail.to_string())
 }
 
@@ -230,7 +234,7 @@ fn verify_at(
             )));
         }
         let set = b64("signed entry timestamp", &promise.signed_entry_timestamp)?;
-        verify_set_with(&body_b64(&body), t, log_index, &log_id, &set, log)?;
+        set::verify_with(&body_b64(&body), t, log_index, &log_id, &set, log)?;
         integrated_time = Some(t);
     }
     if let Some(proof) = proof {
@@ -244,7 +248,7 @@ fn verify_at(
 }
 
 /// The canonical (padded, standard) base64 of the body, as Rekor signs it in a SET.
-fn body_b64(body: &[u8]) -> String {
+pub(crate) fn body_b64(body: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(body)
 }
@@ -306,88 +310,6 @@ fn verify_proof(
         )));
     }
     Ok(())
-}
-
-/// Verifies a Rekor v1 signed entry timestamp: the log's signature over the canonical JSON of
-/// `{body, integratedTime, logID, logIndex}` (cosign's `dev.sigstore.cosign/bundle` too).
-/// `body_b64` is the base64 canonicalized body, `log_id_hex` the hex log id. The log must be
-/// one of `root`'s and valid at `integrated_time`.
-pub fn verify_set(
-    body_b64: &str,
-    integrated_time: i64,
-    log_index: i64,
-    log_id_hex: &str,
-    set: &[u8],
-    root: &TrustedRoot,
-) -> Result<(), SigstoreError> {
-    let log_id = from_hex(log_id_hex)
-        .ok_or_else(|| SigstoreError::malformed("log id", format!("{log_id_hex:?} is not hex")))?;
-    let log = root.tlog(&log_id).ok_or_else(|| {
-        tlog_err(format!(
-            "the entry is from log {}, which the trusted root does not name",
-            hex(&log_id)
-        ))
-    })?;
-    let body = b64("log entry body", body_b64)?;
-    verify_set_with(
-        &self::body_b64(&body),
-        integrated_time,
-        log_index,
-        &log_id,
-        set,
-        log,
-    )
-}
-
-fn from_hex(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim();
-    if s.len() % 2 != 0 || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect()
-}
-
-/// The SET payload, canonical JSON (RFC 8785: keys sorted, no white space) as Rekor signs it.
-fn set_payload(body_b64: &str, integrated_time: i64, log_index: i64, log_id: &[u8]) -> String {
-    // A base64 string and a hex string need no JSON escaping; serde_json quotes them anyway.
-    let q = |s: &str| serde_json::Value::String(s.to_string()).to_string();
-    format!(
-        "{{\"body\":{},\"integratedTime\":{integrated_time},\"logID\":{},\"logIndex\":{log_index}}}",
-        q(body_b64),
-        q(&hex(log_id))
-    )
-}
-
-fn verify_set_with(
-    body_b64: &str,
-    integrated_time: i64,
-    log_index: i64,
-    log_id: &[u8],
-    set: &[u8],
-    log: &Log,
-) -> Result<(), SigstoreError> {
-    if !log.valid_for.contains(integrated_time) {
-        return Err(tlog_err(format!(
-            "the log {} was not valid at the integrated time {} (valid {}..{})",
-            log.base_url,
-            super::time::format_rfc3339(integrated_time),
-            super::time::format_rfc3339(log.valid_for.start),
-            log.valid_for
-                .end
-                .map_or_else(String::new, super::time::format_rfc3339)
-        )));
-    }
-    let payload = set_payload(body_b64, integrated_time, log_index, log_id);
-    log.key
-        .verify(payload.as_bytes(), set, "signed entry timestamp")
-        .map_err(|_| {
-            tlog_err(format!(
-                "the signed entry timestamp does not verify with the key of log {}",
-                log.base_url
-            ))
-        })
 }
 
 /// Checks the entry's body records exactly `expected`: the same signature, the same signer

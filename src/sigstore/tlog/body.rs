@@ -3,7 +3,6 @@
 //! Rekor v2 bodies (hashedrekord 0.0.2, dsse 0.0.2) carry DER. Rekor v2 logs a DSSE envelope as
 //! a hashedrekord over the digest of its pre-authentication encoding.
 
-use serde::Deserialize;
 use sha2::{Digest as _, Sha256, Sha384, Sha512};
 
 use super::super::dsse::{pae, Envelope};
@@ -18,120 +17,7 @@ fn malformed(detail: impl std::fmt::Display) -> SigstoreError {
     SigstoreError::malformed("transparency log entry body", detail)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Body {
-    api_version: String,
-    kind: String,
-    spec: serde_json::Value,
-}
-
-// hashedrekord 0.0.1
-#[derive(Deserialize)]
-struct HashedRekordV1 {
-    data: HrData,
-    signature: HrSignature,
-}
-#[derive(Deserialize)]
-struct HrData {
-    hash: HexHash,
-}
-#[derive(Deserialize)]
-struct HexHash {
-    algorithm: String,
-    value: String,
-}
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct HrSignature {
-    content: String,
-    public_key: HrKey,
-}
-#[derive(Deserialize)]
-struct HrKey {
-    content: String,
-}
-
-// Rekor v2 (protobuf JSON)
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SpecV2 {
-    hashed_rekord_v002: Option<HashedRekordV2>,
-    dsse_v002: Option<DsseV2>,
-}
-#[derive(Deserialize)]
-struct HashedRekordV2 {
-    data: HashOutput,
-    signature: SignatureV2,
-}
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DsseV2 {
-    payload_hash: HashOutput,
-    #[serde(default)]
-    signatures: Vec<SignatureV2>,
-}
-#[derive(Deserialize)]
-struct HashOutput {
-    algorithm: String,
-    digest: String,
-}
-#[derive(Deserialize)]
-struct SignatureV2 {
-    content: String,
-    verifier: VerifierV2,
-}
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct VerifierV2 {
-    x509_certificate: Option<RawBytes>,
-    public_key: Option<RawBytes>,
-}
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawBytes {
-    raw_bytes: String,
-}
-
-// intoto 0.0.2
-#[derive(Deserialize)]
-struct IntotoV2 {
-    content: IntotoContent,
-}
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct IntotoContent {
-    envelope: IntotoEnvelope,
-    payload_hash: HexHash,
-}
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct IntotoEnvelope {
-    payload: Option<String>,
-    payload_type: String,
-    #[serde(default)]
-    signatures: Vec<IntotoSig>,
-}
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct IntotoSig {
-    sig: String,
-    public_key: String,
-}
-
-// dsse 0.0.1
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DsseV1 {
-    payload_hash: HexHash,
-    #[serde(default)]
-    signatures: Vec<DsseV1Sig>,
-}
-#[derive(Deserialize)]
-struct DsseV1Sig {
-    signature: String,
-    verifier: String,
-}
+use super::schema::{Body, DsseV1, HashedRekordV1, HexHash, IntotoV2, SpecV2, VerifierV2};
 
 fn spec<T: serde::de::DeserializeOwned>(
     v: serde_json::Value,
