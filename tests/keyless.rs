@@ -754,7 +754,8 @@ fn broken_cases(other_digest: &str) -> Vec<Broken> {
         Broken {
             name: "other-subject",
             s: v().tamper(Tamper::OtherSubject(other_digest.to_string())),
-            reason: &["signature", "artifact"],
+            // `verify --key` says "the payload signs <other>, not this manifest <digest>".
+            reason: &["signature", "artifact", "the payload signs"],
         },
     ]
 }
@@ -1101,4 +1102,16 @@ fn keyless_without_both_identity_and_issuer_is_a_usage_error() {
         assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
     }
     assert!(!Path::new(out).exists());
+    // With both, the same verify is no usage error (the layout has no keyless signature).
+    let o = ferry(&[
+        "verify",
+        layout,
+        "--trusted-root",
+        root,
+        "--certificate-identity",
+        IDENTITY,
+        "--certificate-oidc-issuer",
+        OIDC_ISSUER,
+    ]);
+    assert_ne!(o.status.code(), Some(2), "{}", stderr(&o));
 }
