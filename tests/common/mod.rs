@@ -20,6 +20,7 @@ pub mod referrers_api;
 pub mod registry;
 pub mod registry_ops;
 pub mod s3;
+pub mod sigstore;
 pub mod snapshot;
 pub mod tarball;
 pub mod token;
