@@ -117,7 +117,13 @@ pub fn verify_timestamp(
         if !names(cert, &signer.sid) {
             continue;
         }
-        let key = cert.public_key().map_err(fail)?;
+        let key = match cert.public_key() {
+            Ok(k) => k,
+            Err(e) => {
+                reasons.push(format!("{:?}: {e}", cert.subject()));
+                continue;
+            }
+        };
         if !verify_with(&key, sig_hash, &signed, signer.signature.as_bytes()) {
             reasons.push(format!(
                 "the signature does not verify with {:?}",
