@@ -116,9 +116,9 @@ pub enum Requires {
 }
 
 impl Requires {
-    /// What a bundle of `version` (`"0.1"`, `"0.2"`, `"0.3"`…) requires.
+    /// What a bundle of `version` (`"0.1"`, `"v0.2"`, `"0.3"`…) requires.
     pub fn for_bundle_version(version: &str) -> Requires {
-        if version == "0.1" {
+        if version.trim().trim_start_matches('v') == "0.1" {
             Requires::Promise
         } else {
             Requires::Proof

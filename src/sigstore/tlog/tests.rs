@@ -333,7 +333,23 @@ fn a_body_of_another_kind_or_a_tampered_body_is_refused() {
     let mut c = case("rekor2-happy-path");
     c.entry.kind_version.kind = "dsse".into();
     tlog_error(c.check_body(), "the entry says dsse", "kind");
-    let mut c = case("happy-path-v0.3");
+    let c = case("happy-path-v0.3");
+    let env: Envelope = serde_json::from_str(
+        r#"{"payload":"e30=","payloadType":"x","signatures":[{"sig":"AA=="}]}"#,
+    )
+    .unwrap();
+    tlog_error(
+        check_body(
+            &c.entry,
+            &Expected::Dsse {
+                envelope: &env,
+                verifier: Signer::Key(b"k"),
+            },
+        ),
+        "a hashedrekord 0.0.1 entry cannot record a DSSE envelope",
+        "dsse in hashedrekord",
+    );
+    let mut c = c;
     let mut body = b64("b", &c.entry.canonicalized_body).unwrap();
     if let Some(b) = body.iter_mut().rev().find(|b| b.is_ascii_digit()) {
         *b = if *b == b'0' { b'1' } else { b'0' };
