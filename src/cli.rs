@@ -10,12 +10,11 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use ferry::registry::StallTimeout;
-use ferry::sigstore::Pattern;
 use ferry::verify_bundle::ArtifactInput;
 use ferry::MappingChoice;
 use values::{
-    parse_artifact, parse_regex, parse_size, parse_split, EmitArg, MappingParser, ReferrersArg,
-    ReferrersParser, SparseArg,
+    parse_artifact, parse_size, parse_split, EmitArg, MappingParser, ReferrersArg, ReferrersParser,
+    SparseArg,
 };
 
 /// ferry carries container images across an air gap, byte for byte.
@@ -289,46 +288,14 @@ pub struct InventoryArgs {
 }
 
 /// `--trusted-root`'s help: which snapshot is built in.
-fn trusted_root_help() -> String {
-    format!(
-        "A trusted_root.json to verify against instead of the built-in production root \
-         ({})",
-        ferry::sigstore::trust_root::SNAPSHOT
-    )
-}
-
 #[derive(Debug, Args)]
 pub struct VerifyBundleArgs {
     /// The sigstore bundle (`*.sigstore.json`).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "signer")]
     pub bundle: PathBuf,
     /// The artifact's path, or `sha256:<hex>` for its digest only.
     #[arg(value_name = "FILE_OR_DIGEST", value_parser = parse_artifact)]
     pub artifact: ArtifactInput,
-    /// The signing certificate's identity (SAN), exactly.
-    #[arg(long = "certificate-identity", value_name = "ID",
-          required_unless_present_any = ["key", "certificate_identity_regexp"],
-          conflicts_with_all = ["key", "certificate_identity_regexp"])]
-    pub certificate_identity: Option<String>,
-    /// The signing certificate's identity, as a regular expression (unanchored).
-    #[arg(long = "certificate-identity-regexp", value_name = "RE", value_parser = parse_regex,
-          conflicts_with = "key")]
-    pub certificate_identity_regexp: Option<Pattern>,
-    /// The signing certificate's OIDC issuer, exactly.
-    #[arg(long = "certificate-oidc-issuer", value_name = "URL",
-          required_unless_present_any = ["key", "certificate_oidc_issuer_regexp"],
-          conflicts_with_all = ["key", "certificate_oidc_issuer_regexp"])]
-    pub certificate_oidc_issuer: Option<String>,
-    /// The signing certificate's OIDC issuer, as a regular expression (unanchored).
-    #[arg(long = "certificate-oidc-issuer-regexp", value_name = "RE", value_parser = parse_regex,
-          conflicts_with = "key")]
-    pub certificate_oidc_issuer_regexp: Option<Pattern>,
-    /// Verify with this public key (PEM) instead of a keyless identity.
-    #[arg(long, value_name = "FILE")]
-    pub key: Option<PathBuf>,
-    #[arg(long = "trusted-root", value_name = "FILE", help = trusted_root_help())]
-    pub trusted_root: Option<PathBuf>,
-    /// Use the built-in staging root instead of production.
-    #[arg(long, conflicts_with = "trusted_root")]
-    pub staging: bool,
+    #[command(flatten)]
+    pub trust: trust::TrustArgs,
 }

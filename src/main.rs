@@ -82,8 +82,8 @@ fn run(cli: Cli) -> Result<bool> {
             Ok(true)
         }
         Command::VerifyBundle(a) => {
-            let verified = ferry::verify_bundle(&resolve::verify_bundle(&a)?)?;
-            print::bundle_verified(&verified, a.key.as_deref());
+            let verified = ferry::verify_bundle(&resolve::verify_bundle(&a))?;
+            print::bundle_verified(&verified, a.trust.key.as_deref());
             Ok(true)
         }
     }

@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::sigstore::{self, Artifact, Pattern, Policy, PublicKey, SigstoreError, TrustedRoot};
+use crate::sigstore::image::{TrustError, TrustOptions};
+use crate::sigstore::{self, Artifact, SigstoreError};
 
 /// What to verify, against whom, with which trust root.
 #[derive(Clone, Debug)]
@@ -12,8 +13,8 @@ pub struct VerifyBundleOptions {
     /// The bundle's JSON file (`*.sigstore.json`).
     pub bundle: PathBuf,
     pub artifact: ArtifactInput,
-    pub signer: Signer,
-    pub trusted_root: TrustRoot,
+    /// Who must have signed (a key, or a keyless identity and issuer) and the trust root.
+    pub trust: TrustOptions,
 }
 
 /// The artifact: a file, or only its SHA-256 (`sha256:<hex>`).
@@ -21,22 +22,6 @@ pub struct VerifyBundleOptions {
 pub enum ArtifactInput {
     File(PathBuf),
     Sha256([u8; 32]),
-}
-
-/// Who must have signed.
-#[derive(Clone, Debug)]
-pub enum Signer {
-    /// A managed key: a PEM public key file (`--key`).
-    Key(PathBuf),
-    /// Keyless: the certificate's identity and OIDC issuer.
-    Identity { identity: Pattern, issuer: Pattern },
-}
-
-/// Where trust comes from: a snapshot built into ferry, or a `trusted_root.json`.
-#[derive(Clone, Debug)]
-pub enum TrustRoot {
-    Builtin { staging: bool },
-    File(PathBuf),
 }
 
 /// Why a bundle could not be verified: an input could not be read, or a check failed (the
@@ -49,16 +34,10 @@ pub enum VerifyBundleError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("--key {}", path.display())]
-    Key {
-        path: PathBuf,
-        source: SigstoreError,
-    },
-    #[error("--trusted-root {}", path.display())]
-    TrustedRoot {
-        path: PathBuf,
-        source: SigstoreError,
-    },
+    #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error("verify-bundle needs --key, or --certificate-identity and --certificate-oidc-issuer")]
+    NoSigner,
     #[error("{} does not verify", path.display())]
     Verify {
         path: PathBuf,
@@ -68,31 +47,7 @@ pub enum VerifyBundleError {
 
 /// Verifies the bundle; never touches the network.
 pub fn verify_bundle(opts: &VerifyBundleOptions) -> Result<sigstore::Verified, VerifyBundleError> {
-    let root = match &opts.trusted_root {
-        TrustRoot::Builtin { staging } => TrustedRoot::builtin(*staging),
-        TrustRoot::File(p) => {
-            let text = read_text("trusted root", p)?;
-            TrustedRoot::from_json(&text).map_err(|source| VerifyBundleError::TrustedRoot {
-                path: p.clone(),
-                source,
-            })?
-        }
-    };
-    let policy = match &opts.signer {
-        Signer::Key(p) => {
-            let pem = read_text("key", p)?;
-            Policy::Key(
-                PublicKey::from_pem(&pem).map_err(|source| VerifyBundleError::Key {
-                    path: p.clone(),
-                    source,
-                })?,
-            )
-        }
-        Signer::Identity { identity, issuer } => Policy::Identity {
-            identity: identity.clone(),
-            issuer: issuer.clone(),
-        },
-    };
+    let checker = opts.trust.checker()?.ok_or(VerifyBundleError::NoSigner)?;
     let json = read("bundle", &opts.bundle)?;
     let bytes;
     let artifact = match &opts.artifact {
@@ -102,7 +57,7 @@ pub fn verify_bundle(opts: &VerifyBundleOptions) -> Result<sigstore::Verified, V
         }
         ArtifactInput::Sha256(d) => Artifact::Sha256(d),
     };
-    sigstore::verify_bundle(&json, artifact, &policy, &root).map_err(|source| {
+    sigstore::verify_bundle(&json, artifact, &checker.policy, &checker.root).map_err(|source| {
         VerifyBundleError::Verify {
             path: opts.bundle.clone(),
             source,
@@ -112,14 +67,6 @@ pub fn verify_bundle(opts: &VerifyBundleOptions) -> Result<sigstore::Verified, V
 
 fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, VerifyBundleError> {
     std::fs::read(path).map_err(|source| VerifyBundleError::Read {
-        what,
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-fn read_text(what: &'static str, path: &Path) -> Result<String, VerifyBundleError> {
-    std::fs::read_to_string(path).map_err(|source| VerifyBundleError::Read {
         what,
         path: path.to_path_buf(),
         source,

@@ -14,8 +14,6 @@ use super::{RegistryArgs, VerifyArgs, VerifyBundleArgs};
 use ferry::export::since::Since;
 use ferry::inventory::{detect, InventoryOptions, Source};
 use ferry::registry::TransportOptions;
-use ferry::sigstore::Pattern;
-use ferry::verify_bundle::{Signer, TrustRoot};
 use ferry::{Client, ClientOptions, Discovery, Emit, EmitKind, ExportOptions, ImportOptions};
 use ferry::{
     InspectOptions, MapOptions, MapSource, Mode, Output, VerifyBundleOptions, VerifyOptions,
@@ -85,7 +83,7 @@ pub fn verify(a: &VerifyArgs) -> Result<VerifyOptions> {
     Ok(VerifyOptions {
         bundle: a.bundle.clone(),
         deep: a.deep,
-        trust: a.trust.options()?,
+        trust: a.trust.options(),
         jobs: a.jobs.unwrap_or(0),
         progress: if a.out.json {
             Mode::Quiet
@@ -212,31 +210,10 @@ fn client(a: &RegistryArgs, registry: Option<&str>) -> Result<Client> {
 }
 
 /// `ferry verify-bundle`: clap has made sure of a key or both an identity and an issuer.
-pub fn verify_bundle(a: &VerifyBundleArgs) -> Result<VerifyBundleOptions> {
-    let exact_or = |exact: &Option<String>, re: &Option<Pattern>| {
-        exact.clone().map(Pattern::Exact).or_else(|| re.clone())
-    };
-    let signer = match &a.key {
-        Some(k) => Signer::Key(k.clone()),
-        None => {
-            let identity = exact_or(&a.certificate_identity, &a.certificate_identity_regexp);
-            let issuer = exact_or(
-                &a.certificate_oidc_issuer,
-                &a.certificate_oidc_issuer_regexp,
-            );
-            let (Some(identity), Some(issuer)) = (identity, issuer) else {
-                bail!("keyless verification needs a certificate identity and an OIDC issuer");
-            };
-            Signer::Identity { identity, issuer }
-        }
-    };
-    Ok(VerifyBundleOptions {
+pub fn verify_bundle(a: &VerifyBundleArgs) -> VerifyBundleOptions {
+    VerifyBundleOptions {
         bundle: a.bundle.clone(),
         artifact: a.artifact.clone(),
-        signer,
-        trusted_root: match &a.trusted_root {
-            Some(p) => TrustRoot::File(p.clone()),
-            None => TrustRoot::Builtin { staging: a.staging },
-        },
-    })
+        trust: a.trust.options(),
+    }
 }

@@ -5,10 +5,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use ferry::sigstore::image::TrustOptions;
 use ferry::sigstore::Pattern;
+
+use super::values::parse_regex;
 
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("cert_identity").args(["certificate_identity", "certificate_identity_regexp"]).requires("cert_issuer")))]
@@ -21,15 +23,15 @@ pub struct TrustArgs {
     /// Keyless: the signer's identity, the Fulcio certificate's SAN (an email or URI).
     #[arg(long, value_name = "ID")]
     pub certificate_identity: Option<String>,
-    /// Keyless: a regular expression the certificate's SAN must match.
-    #[arg(long, value_name = "RE")]
-    pub certificate_identity_regexp: Option<String>,
+    /// Keyless: a regular expression the certificate's SAN must match (unanchored).
+    #[arg(long, value_name = "RE", value_parser = parse_regex)]
+    pub certificate_identity_regexp: Option<Pattern>,
     /// Keyless: the OIDC issuer the certificate must name (e.g. https://accounts.google.com).
     #[arg(long, value_name = "URL")]
     pub certificate_oidc_issuer: Option<String>,
-    /// Keyless: a regular expression the certificate's OIDC issuer must match.
-    #[arg(long, value_name = "RE")]
-    pub certificate_oidc_issuer_regexp: Option<String>,
+    /// Keyless: a regular expression the certificate's OIDC issuer must match (unanchored).
+    #[arg(long, value_name = "RE", value_parser = parse_regex)]
+    pub certificate_oidc_issuer_regexp: Option<Pattern>,
     #[arg(long, value_name = "FILE", help = ferry::sigstore::trust_root::TRUSTED_ROOT_HELP)]
     pub trusted_root: Option<PathBuf>,
     /// Use the built-in Sigstore staging root instead of the production one.
@@ -37,18 +39,15 @@ pub struct TrustArgs {
     pub staging: bool,
 }
 
-fn pattern(exact: &Option<String>, re: &Option<String>, flag: &str) -> Result<Option<Pattern>> {
-    Ok(match (exact, re) {
-        (Some(e), _) => Some(Pattern::Exact(e.clone())),
-        (None, Some(r)) => Some(Pattern::regex(r).with_context(|| format!("--{flag}-regexp"))?),
-        (None, None) => None,
-    })
+/// The exact value, else the regular expression (clap lets only one of them through).
+fn pattern(exact: &Option<String>, re: &Option<Pattern>) -> Option<Pattern> {
+    exact.clone().map(Pattern::Exact).or_else(|| re.clone())
 }
 
 impl TrustArgs {
     /// `--require-signed`'s options, checked: the trust flags mean nothing without it.
     pub fn gate(&self, require_signed: bool) -> Result<Option<TrustOptions>> {
-        let opts = self.options()?;
+        let opts = self.options();
         match (require_signed, opts.is_set() || opts.trusted_root.is_some() || opts.staging) {
             (true, _) => Ok(Some(opts)),
             (false, false) => Ok(None),
@@ -56,22 +55,20 @@ impl TrustArgs {
         }
     }
 
-    /// The library's options; a regular expression that does not compile is refused here.
-    pub fn options(&self) -> Result<TrustOptions> {
-        Ok(TrustOptions {
+    /// The library's options (a regular expression that does not compile was a usage error).
+    pub fn options(&self) -> TrustOptions {
+        TrustOptions {
             key: self.key.clone(),
             identity: pattern(
                 &self.certificate_identity,
                 &self.certificate_identity_regexp,
-                "certificate-identity",
-            )?,
+            ),
             issuer: pattern(
                 &self.certificate_oidc_issuer,
                 &self.certificate_oidc_issuer_regexp,
-                "certificate-oidc-issuer",
-            )?,
+            ),
             trusted_root: self.trusted_root.clone(),
             staging: self.staging,
-        })
+        }
     }
 }

@@ -112,7 +112,7 @@ pub fn verify_bundle(
     // Every log entry records this signature, by this signer, over this artifact.
     let key_der = match leaf {
         Some(_) => Vec::new(),
-        None => content::spki_der(&key)?,
+        None => key.spki_der()?,
     };
     let signer = match leaf {
         Some(l) => tlog::Signer::Certificate(l),
@@ -159,7 +159,13 @@ pub fn verified_times(
         bundle,
         now,
         |token, signature| tsa::verify_timestamp(token, signature, root),
-        |entry| Ok(tlog::verify_entry(entry, root)?.integrated_time),
+        |entry| {
+            let requires = match bundle.version {
+                Version::V01 => tlog::Requires::Promise,
+                _ => tlog::Requires::Proof,
+            };
+            Ok(tlog::verify_entry_for(entry, root, requires)?.integrated_time)
+        },
     )
 }
 

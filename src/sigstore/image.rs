@@ -347,7 +347,7 @@ impl Checker {
                 verify(key)?;
                 let mut signing_time = None;
                 if let Some(r) = &rekor {
-                    let der = key_der(key)?;
+                    let der = key.spki_der()?;
                     signing_time = Some(r.verify(&self.root, &signed.by(Signer::Key(&der)))?);
                 }
                 Ok(Details {
@@ -355,7 +355,7 @@ impl Checker {
                     ..Details::default()
                 })
             }
-            Policy::Identity { identity, issuer } => {
+            Policy::Identity { .. } => {
                 let pem = annotations.get(CERTIFICATE_ANNOTATION).ok_or_else(|| {
                     SigstoreError::Certificate(format!(
                         "no {CERTIFICATE_ANNOTATION} annotation: not a keyless signature"
@@ -374,7 +374,8 @@ impl Checker {
                 // cosign's chain annotation repeats the CA chain up to the root: the path is built from
                 // the trust root alone, so it is not read.
                 let leaf = cert::verify_chain(&leaf_der, &[], &self.root, time)?;
-                check_identity(&leaf, identity, issuer)?;
+                self.policy
+                    .check_identity(leaf.identity.as_deref(), leaf.issuer.as_deref())?;
                 verify(&leaf.public_key)?;
                 tlog::check_body(&rekor.entry(), &signed.by(Signer::Certificate(&leaf_der)))?;
                 Ok(Details {
@@ -412,40 +413,6 @@ impl<'a> Signed<'a> {
             Signed::Dsse(envelope) => Expected::Dsse { envelope, verifier },
         }
     }
-}
-
-/// The certificate's SAN and issuer against the policy, as cosign words the mismatch.
-pub fn check_identity(
-    leaf: &cert::Leaf,
-    identity: &Pattern,
-    issuer: &Pattern,
-) -> Result<(), SigstoreError> {
-    let san = leaf.identity.as_deref().unwrap_or("");
-    if !identity.matches(san) {
-        return Err(SigstoreError::Identity(format!(
-            "the certificate's identity {san:?} is not {identity}"
-        )));
-    }
-    let iss = leaf.issuer.as_deref().unwrap_or("");
-    if !issuer.matches(iss) {
-        return Err(SigstoreError::Identity(format!(
-            "the certificate's issuer {iss:?} is not {issuer}"
-        )));
-    }
-    Ok(())
-}
-
-/// The DER SubjectPublicKeyInfo a Rekor body records for a key-signed layer: the key itself.
-fn key_der(key: &PublicKey) -> Result<Vec<u8>, SigstoreError> {
-    use spki::EncodePublicKey;
-    let doc = match key {
-        PublicKey::P256(k) => k.to_public_key_der(),
-        PublicKey::P384(k) => k.to_public_key_der(),
-        PublicKey::Ed25519(k) => k.to_public_key_der(),
-        PublicKey::Rsa(k) => k.to_public_key_der(),
-    };
-    doc.map(|d| d.as_bytes().to_vec())
-        .map_err(|e| SigstoreError::malformed("public key", e))
 }
 
 /// The simple-signing payload must name `subject` as the signed manifest.

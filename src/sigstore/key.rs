@@ -112,6 +112,19 @@ impl PublicKey {
         }
     }
 
+    /// The DER SubjectPublicKeyInfo of the key, as a log entry records the signer's key.
+    pub fn spki_der(&self) -> Result<Vec<u8>, SigstoreError> {
+        use spki::EncodePublicKey;
+        let doc = match self {
+            PublicKey::P256(k) => k.to_public_key_der(),
+            PublicKey::P384(k) => k.to_public_key_der(),
+            PublicKey::Ed25519(k) => k.to_public_key_der(),
+            PublicKey::Rsa(k) => k.to_public_key_der(),
+        };
+        doc.map(|d| d.as_bytes().to_vec())
+            .map_err(|e| SigstoreError::malformed("public key", e))
+    }
+
     /// The hash of this key type, applied to `msg` (what [`verify_prehashed`](Self::verify_prehashed) expects).
     pub fn hash(&self, msg: &[u8]) -> Vec<u8> {
         match self {

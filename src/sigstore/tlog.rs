@@ -213,7 +213,9 @@ fn verify_at(
             ))
         }
         Some(Requires::Proof) if proof.is_none() => {
-            return Err(tlog_err("a v0.2+ bundle's entry needs an inclusion proof"))
+            return Err(tlog_err(
+                "the entry has no inclusion proof (required from bundle v0.2 on; ferry never asks the log)",
+            ))
         }
         _ => {}
     }

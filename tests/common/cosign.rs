@@ -50,7 +50,15 @@ pub fn cosign_signature(docker_reference: &str, digest: &str, k: &SigningKey) ->
 
 /// A signature manifest over an arbitrary payload with an arbitrary signature annotation.
 pub fn signature_with(payload: Vec<u8>, sig_b64: &str) -> [Blob; 3] {
-    let layer = Blob::new(SIMPLESIGNING, payload);
+    cosign_manifest(
+        Blob::new(SIMPLESIGNING, payload),
+        json!({ SIG_ANNOTATION: sig_b64 }),
+    )
+}
+
+/// A cosign manifest (as cosign writes `.sig` and `.att`) with one layer carrying
+/// `annotations`: (manifest, config, layer).
+pub fn cosign_manifest(layer: Blob, annotations: Value) -> [Blob; 3] {
     let config = Blob::json(
         OCI_CONFIG,
         &json!({"architecture": "", "config": {}, "created": "0001-01-01T00:00:00Z",
@@ -58,7 +66,7 @@ pub fn signature_with(payload: Vec<u8>, sig_b64: &str) -> [Blob; 3] {
                 "rootfs": {"type": "layers", "diff_ids": [layer.digest]}}),
     );
     let mut ld = layer.descriptor();
-    ld["annotations"] = json!({ SIG_ANNOTATION: sig_b64 });
+    ld["annotations"] = annotations;
     let manifest = Blob::json(
         OCI_MANIFEST,
         &json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config.descriptor(), "layers": [ld]}),

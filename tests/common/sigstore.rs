@@ -728,23 +728,7 @@ impl Default for TestSigstore {
     }
 }
 
-/// A cosign manifest with one layer carrying `annotations` (a sibling of
-/// `cosign::signature_with`): (manifest, config, layer).
-pub fn cosign_manifest(layer: Blob, annotations: Value) -> [Blob; 3] {
-    let config = Blob::json(
-        OCI_CONFIG,
-        &json!({"architecture": "", "config": {}, "created": "0001-01-01T00:00:00Z",
-                "history": [{"created": "0001-01-01T00:00:00Z"}], "os": "",
-                "rootfs": {"type": "layers", "diff_ids": [layer.digest]}}),
-    );
-    let mut ld = layer.descriptor();
-    ld["annotations"] = annotations;
-    let manifest = Blob::json(
-        OCI_MANIFEST,
-        &json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "config": config.descriptor(), "layers": [ld]}),
-    );
-    [manifest, config, layer]
-}
+pub use super::cosign::cosign_manifest;
 
 /// A simple-signing signature manifest whose layer carries arbitrary `annotations`.
 pub fn signature_with_annotations(payload: Vec<u8>, annotations: Value) -> [Blob; 3] {

@@ -106,16 +106,3 @@ pub fn check_subject(
     }
     Ok(())
 }
-
-/// The DER SubjectPublicKeyInfo of a key, as a log entry records the signer's key.
-pub fn spki_der(key: &PublicKey) -> Result<Vec<u8>, SigstoreError> {
-    use spki::EncodePublicKey;
-    let doc = match key {
-        PublicKey::P256(k) => k.to_public_key_der(),
-        PublicKey::P384(k) => k.to_public_key_der(),
-        PublicKey::Ed25519(k) => k.to_public_key_der(),
-        PublicKey::Rsa(k) => k.to_public_key_der(),
-    };
-    doc.map(|d| d.as_bytes().to_vec())
-        .map_err(|e| SigstoreError::malformed("public key", e))
-}

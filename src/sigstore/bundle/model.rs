@@ -165,7 +165,7 @@ impl Bundle {
         )?;
         let content = content(raw.message_signature, raw.dsse_envelope)?;
         for entry in &m.tlog_entries {
-            check_entry(version, entry)?;
+            check_entry(entry)?;
         }
         if m.tlog_entries.is_empty() {
             return Err(SigstoreError::Tlog(
@@ -309,9 +309,9 @@ fn content(
     }
 }
 
-/// The per-version evidence rules: v0.1 needs the log's promise (SET), v0.2 and later the
-/// inclusion proof; indexes and times are non-negative integers.
-fn check_entry(version: Version, e: &Entry) -> Result<(), SigstoreError> {
+/// Indexes and times are non-negative integers (the per-version evidence rules, a SET for
+/// v0.1 and an inclusion proof from v0.2 on, are `tlog::Requires`).
+fn check_entry(e: &Entry) -> Result<(), SigstoreError> {
     let non_negative = |what: &str, v: &str| -> Result<(), SigstoreError> {
         match v.parse::<i64>() {
             Ok(n) if n >= 0 => Ok(()),
@@ -329,18 +329,6 @@ fn check_entry(version: Version, e: &Entry) -> Result<(), SigstoreError> {
     if let Some(p) = &e.inclusion_proof {
         non_negative("inclusion proof's logIndex", &p.log_index)?;
         non_negative("inclusion proof's treeSize", &p.tree_size)?;
-    }
-    if version == Version::V01 && e.inclusion_promise.is_none() {
-        return Err(SigstoreError::Tlog(
-            "a v0.1 bundle's entry needs an inclusion promise (signed entry timestamp)".into(),
-        ));
-    }
-    if version >= Version::V02 && e.inclusion_proof.is_none() {
-        return Err(SigstoreError::Tlog(
-            "the entry has no inclusion proof (required from bundle v0.2 on; ferry never asks \
-             the log)"
-                .into(),
-        ));
     }
     Ok(())
 }

@@ -191,7 +191,7 @@ fn broken_proofs_and_promises_are_refused_for_the_right_reason() {
         ),
         (
             "intoto-missing-inclusion-proof_fail",
-            "needs an inclusion proof",
+            "has no inclusion proof",
         ),
         (
             "rekor2-checkpoint-missing-log-signature_fail",
