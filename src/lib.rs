@@ -34,6 +34,7 @@ pub mod registry;
 pub mod signed;
 pub mod sigstore;
 pub(crate) mod sizes;
+pub mod sources;
 pub mod text;
 pub mod verify;
 pub mod verify_bundle;
