@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::sigstore::image::{TrustError, TrustOptions};
+use crate::sigstore::trust::{TrustError, TrustOptions};
 use crate::sigstore::{self, Artifact, SigstoreError};
 
 /// What to verify, against whom, with which trust root.

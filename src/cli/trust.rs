@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use ferry::sigstore::image::TrustOptions;
+use ferry::sigstore::trust::TrustOptions;
 use ferry::sigstore::Pattern;
 
 use super::values::parse_regex;

@@ -18,7 +18,7 @@ pub enum ExportError {
     #[error(transparent)]
     Reference(#[from] ReferenceError),
     #[error(transparent)]
-    Trust(#[from] crate::sigstore::image::TrustError),
+    Trust(#[from] crate::sigstore::trust::TrustError),
     #[error(
         "--require-signed needs --key, or --certificate-identity and --certificate-oidc-issuer"
     )]

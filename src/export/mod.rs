@@ -64,7 +64,7 @@ pub struct ExportOptions {
     pub since: Vec<since::Since>,
     /// `--require-signed`: every image must be signed as these options say, checked before
     /// the output exists.
-    pub require_signed: Option<crate::sigstore::image::TrustOptions>,
+    pub require_signed: Option<crate::sigstore::trust::TrustOptions>,
 }
 
 /// What an export did, for the summary line and `--json`.

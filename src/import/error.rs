@@ -24,7 +24,7 @@ pub enum ImportError {
     #[error(transparent)]
     Graph(crate::layout::graph::GraphError),
     #[error(transparent)]
-    Trust(#[from] crate::sigstore::image::TrustError),
+    Trust(#[from] crate::sigstore::trust::TrustError),
     #[error(
         "--require-signed needs --key, or --certificate-identity and --certificate-oidc-issuer"
     )]

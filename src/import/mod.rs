@@ -26,7 +26,7 @@ pub use crate::mapping::MappingChoice;
 use crate::progress::{human, Mode, Progress};
 use crate::reference::Reference;
 use crate::registry::{Client, RegistryError};
-use crate::sigstore::image::TrustOptions;
+use crate::sigstore::trust::TrustOptions;
 pub use error::{ImportError, MissingLayer, Unnamed, Unserved};
 pub use plan::{read_plan, ImageGraph};
 pub use push::BlobStats;

@@ -17,6 +17,7 @@ pub mod key;
 pub mod policy;
 pub mod time;
 pub mod tlog;
+pub mod trust;
 pub mod trust_root;
 pub mod tsa;
 

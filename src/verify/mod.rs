@@ -21,7 +21,8 @@ use crate::layout::reader::Bundle;
 use crate::layout::{LayoutError, OCI_LAYOUT_FILE};
 use crate::progress::{Mode, Progress};
 pub use crate::signed::SigStatus;
-use crate::sigstore::image::{Finding, TrustError, TrustOptions};
+use crate::sigstore::image::Finding;
+use crate::sigstore::trust::{TrustError, TrustOptions};
 pub use deep::DeepReport;
 pub use hash::HashStats;
 

@@ -5,8 +5,6 @@
 //! disk and a registry are checked by the same code. Formats ferry cannot check (notation) are
 //! found, never reported valid.
 
-use std::path::PathBuf;
-
 use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
@@ -14,13 +12,16 @@ use super::bundle::{verify_bundle, Artifact};
 use super::cert;
 use super::dsse::{Envelope, Statement};
 use super::key::PublicKey;
-use super::policy::{Pattern, Policy};
+use super::policy::Policy;
 use super::time::{format_rfc3339, Time};
-use super::tlog::{self, Entry, Expected, Signer};
+use super::tlog::{self, Expected, Signer};
 use super::trust_root::TrustedRoot;
 use super::{b64, SigstoreError};
 use crate::digest::Digest;
 use crate::manifest::Checked;
+use rekor::RekorBundle;
+
+mod rekor;
 
 /// Media type of a cosign simple-signing payload layer.
 pub const SIMPLESIGNING: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
@@ -106,96 +107,6 @@ struct Details {
 pub struct Checker {
     pub policy: Policy,
     pub root: TrustedRoot,
-}
-
-/// The signature flags of `verify`, `export --require-signed` and `import --require-signed`.
-#[derive(Debug, Clone, Default)]
-pub struct TrustOptions {
-    /// `--key`: a PEM public key.
-    pub key: Option<PathBuf>,
-    /// `--certificate-identity[-regexp]`.
-    pub identity: Option<Pattern>,
-    /// `--certificate-oidc-issuer[-regexp]`.
-    pub issuer: Option<Pattern>,
-    /// `--trusted-root`; else the built-in production root (or staging with `staging`).
-    pub trusted_root: Option<PathBuf>,
-    pub staging: bool,
-}
-
-/// Why the signature flags cannot be used.
-#[derive(Debug, thiserror::Error)]
-pub enum TrustError {
-    #[error("--key {}", path.display())]
-    KeyRead {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("--key {}: not a PEM public key (-----BEGIN PUBLIC KEY-----), as cosign generate-key-pair writes", path.display())]
-    KeyFormat {
-        path: PathBuf,
-        source: SigstoreError,
-    },
-    #[error("--trusted-root {}", path.display())]
-    RootRead {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("--trusted-root {}: not a sigstore trusted_root.json", path.display())]
-    RootFormat {
-        path: PathBuf,
-        source: SigstoreError,
-    },
-    #[error("keyless verification needs both --certificate-identity (or -regexp) and --certificate-oidc-issuer (or -regexp), as in cosign")]
-    Incomplete,
-    #[error("--key and --certificate-identity/--certificate-oidc-issuer exclude each other")]
-    Both,
-}
-
-impl TrustOptions {
-    /// Whether any signature check was asked for.
-    pub fn is_set(&self) -> bool {
-        self.key.is_some() || self.identity.is_some() || self.issuer.is_some()
-    }
-
-    /// The checker these flags ask for; None when no key or identity was given.
-    pub fn checker(&self) -> Result<Option<Checker>, TrustError> {
-        let policy = match (&self.key, &self.identity, &self.issuer) {
-            (None, None, None) => return Ok(None),
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => return Err(TrustError::Both),
-            (Some(path), None, None) => {
-                let text = std::fs::read_to_string(path).map_err(|source| TrustError::KeyRead {
-                    path: path.clone(),
-                    source,
-                })?;
-                Policy::Key(
-                    PublicKey::from_pem(&text).map_err(|source| TrustError::KeyFormat {
-                        path: path.clone(),
-                        source,
-                    })?,
-                )
-            }
-            (None, Some(identity), Some(issuer)) => Policy::Identity {
-                identity: identity.clone(),
-                issuer: issuer.clone(),
-            },
-            (None, _, _) => return Err(TrustError::Incomplete),
-        };
-        let root = match &self.trusted_root {
-            None => TrustedRoot::builtin(self.staging),
-            Some(path) => {
-                let text =
-                    std::fs::read_to_string(path).map_err(|source| TrustError::RootRead {
-                        path: path.clone(),
-                        source,
-                    })?;
-                TrustedRoot::from_json(&text).map_err(|source| TrustError::RootFormat {
-                    path: path.clone(),
-                    source,
-                })?
-            }
-        };
-        Ok(Some(Checker { policy, root }))
-    }
 }
 
 /// Reads a layer's bytes (verified against its digest by the caller's store).
@@ -486,79 +397,4 @@ pub fn failed(kind: Kind, entry: &str, reason: String) -> Finding {
 
 fn not_checked(kind: Kind, entry: &str, why: &str) -> Finding {
     failed(kind, entry, why.to_string())
-}
-
-/// cosign's `dev.sigstore.cosign/bundle` annotation: a Rekor v1 entry and its SET.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct RekorBundle {
-    signed_entry_timestamp: String,
-    payload: RekorPayload,
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RekorPayload {
-    body: String,
-    integrated_time: i64,
-    log_index: i64,
-    #[serde(rename = "logID")]
-    log_id: String,
-}
-
-impl RekorBundle {
-    fn parse(json: &str) -> Result<RekorBundle, SigstoreError> {
-        serde_json::from_str(json)
-            .map_err(|e| SigstoreError::malformed("cosign Rekor bundle annotation", e))
-    }
-
-    /// Verifies the SET; the integrated time is then a verified signing time.
-    fn verify_set(&self, root: &TrustedRoot) -> Result<Time, SigstoreError> {
-        let set = b64("signed entry timestamp", &self.signed_entry_timestamp)?;
-        let p = &self.payload;
-        tlog::verify_set(
-            &p.body,
-            p.integrated_time,
-            p.log_index,
-            &p.log_id,
-            &set,
-            root,
-        )?;
-        Ok(p.integrated_time)
-    }
-
-    /// The SET, then the body recording `expected`.
-    fn verify(&self, root: &TrustedRoot, expected: &Expected<'_>) -> Result<Time, SigstoreError> {
-        let t = self.verify_set(root)?;
-        tlog::check_body(&self.entry(), expected)?;
-        Ok(t)
-    }
-
-    /// The entry as a bundle would carry it, for [`tlog::check_body`].
-    fn entry(&self) -> Entry {
-        let body: serde_json::Value = b64("Rekor body", &self.payload.body)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        let field = |k: &str| {
-            body.get(k)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string()
-        };
-        Entry {
-            log_index: Some(self.payload.log_index.to_string()),
-            log_id: tlog::LogId {
-                key_id: String::new(),
-            },
-            kind_version: tlog::KindVersion {
-                kind: field("kind"),
-                version: field("apiVersion"),
-            },
-            integrated_time: Some(self.payload.integrated_time.to_string()),
-            inclusion_promise: None,
-            inclusion_proof: None,
-            canonicalized_body: self.payload.body.clone(),
-        }
-    }
 }
