@@ -263,25 +263,27 @@ mod tests {
 
     #[test]
     fn a_drip_fails_and_a_steady_flow_passes() {
-        let t = StallTimeout(Duration::from_millis(50));
+        // Margins wide enough for a loaded machine: the drip gives 10 bytes a window, the steady
+        // flow 2000 bytes a read even if each 5 ms sleep took 40 times longer.
+        let t = StallTimeout(Duration::from_millis(200));
         let drip = Slow {
-            delay: Duration::from_millis(10),
+            delay: Duration::from_millis(20),
             n: 1,
             left: 1000,
         };
         let e = drain(&mut StallReader::new(drip, t)).unwrap_err();
         let s = StallError::of_io(&e).expect("a stall error");
         assert_eq!(s.stall, Stall::Slow);
-        assert_eq!(e.to_string(), "under 1 KiB in 0.05 s (--timeout 50ms)");
+        assert_eq!(e.to_string(), "under 1 KiB in 0.2 s (--timeout 200ms)");
         let steady = Slow {
-            delay: Duration::from_millis(10),
-            n: 300,
-            left: 30_000,
+            delay: Duration::from_millis(5),
+            n: 2000,
+            left: 40_000,
         };
-        assert_eq!(drain(&mut StallReader::new(steady, t)).unwrap(), 30_000);
+        assert_eq!(drain(&mut StallReader::new(steady, t)).unwrap(), 40_000);
         // Time spent outside the reader (our own disk, say) does not count.
         let mut r = StallReader::new(&b"x"[..], t);
-        std::thread::sleep(Duration::from_millis(80));
+        std::thread::sleep(Duration::from_millis(300));
         assert_eq!(drain(&mut r).unwrap(), 1);
     }
 
