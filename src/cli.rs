@@ -1,6 +1,7 @@
 //! Command-line definitions only (clap); `resolve` turns them into the library's options,
 //! `main.rs` calls the library with them and `print` shows the results.
 
+pub mod inputs;
 pub mod print;
 pub mod resolve;
 pub mod trust;
@@ -41,6 +42,8 @@ pub enum Command {
     Inventory(InventoryArgs),
     /// Verify one sigstore bundle over an artifact, offline (keyless identity or --key).
     VerifyBundle(VerifyBundleArgs),
+    /// Print the images Kubernetes manifests, Helm charts and CNAB bundles name (no network).
+    Images(ImagesArgs),
 }
 
 /// Registry connection settings shared by commands that talk to registries.
@@ -90,12 +93,9 @@ pub struct OutputArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Images to export (`alpine:3.19`, `ghcr.io/org/app@sha256:…`, `127.0.0.1:5000/x/y:t`).
-    #[arg(value_name = "IMAGE")]
-    pub images: Vec<String>,
-    /// Read more images from a file: one per line (`#` comments) or a JSON array.
-    #[arg(short = 'f', long = "file", value_name = "FILE")]
-    pub file: Vec<PathBuf>,
+    /// IMAGE arguments, `-f FILE` lists and `--from SOURCE`, in the order given.
+    #[command(flatten)]
+    pub inputs: inputs::ImageInputs,
     /// Output bundle path, or `-` for stdout.
     #[arg(short = 'o', long = "output", value_name = "BUNDLE")]
     pub output: PathBuf,
@@ -285,6 +285,20 @@ pub struct InventoryArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Kubernetes YAML/JSON files, directories of them, Helm charts (directory or .tgz), CNAB
+    /// bundle.json files, or `-` for standard input (`kubectl kustomize DIR | ferry images -`).
+    #[arg(value_name = "SOURCE", required = true)]
+    pub sources: Vec<PathBuf>,
+    /// Print each place an image is found (file, document, resource, field, line) as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Also take `image:` strings of kinds that are not workloads (custom resources).
+    #[arg(long = "any-image-field")]
+    pub any_image_field: bool,
 }
 
 /// `--trusted-root`'s help: which snapshot is built in.

@@ -1,4 +1,6 @@
-//! Image lists (`-f FILE`): one reference per line with `#` comments, or a JSON array.
+//! Image lists (`-f FILE`): one reference per line with `#` comments, or a JSON array; or any
+//! source `ferry images` reads (manifests, a chart, a CNAB bundle), so lists everywhere accept
+//! the same sources.
 
 use std::path::{Path, PathBuf};
 
@@ -21,15 +23,36 @@ pub enum ListProblem {
     /// A YAML key other than `images:` at this line (1-based).
     #[error("line {0}: only a list of images (optionally under `images:`) is read")]
     NotAList(usize),
+    /// Manifests, a chart or a bundle that `ferry images` could not read.
+    #[error(transparent)]
+    Source(Box<crate::sources::SourceError>),
 }
 
-/// Reads references from a list file.
+/// Reads references from a list file (or a source, as [`read_any`] without custom resources).
 pub fn read_list(path: &Path) -> Result<Vec<String>, ListError> {
+    read_any(path, false)
+}
+
+/// Reads references from a list file, or, when `path` is a directory, a chart, or a text whose
+/// documents have `apiVersion`/`kind` or a CNAB shape, from what `ferry images` finds there
+/// (unique, in the order found). A list of strings, under `images:` or not, stays a list.
+pub fn read_any(path: &Path, any_image_field: bool) -> Result<Vec<String>, ListError> {
+    use crate::sources::{find, helm, unique};
     let err = |problem| ListError {
         path: path.to_path_buf(),
         problem,
     };
+    let source = |e| err(ListProblem::Source(Box::new(e)));
+    if path.is_dir() || helm::is_chart(path) {
+        let found = find::source(path, any_image_field).map_err(source)?;
+        return Ok(unique(&found));
+    }
     let text = std::fs::read_to_string(path).map_err(|e| err(ListProblem::Read(e)))?;
+    if find::is_manifest_or_bundle(&text) {
+        let name = path.display().to_string();
+        let found = find::text_source(&text, &name, any_image_field).map_err(source)?;
+        return Ok(unique(&found));
+    }
     parse_list(&text).map_err(err)
 }
 
@@ -88,5 +111,24 @@ mod tests {
         );
         assert!(parse_list("other:\n  - a\n").is_err());
         assert!(parse_list("[1]").is_err());
+    }
+
+    #[test]
+    fn manifests_are_read_as_sources() {
+        let d = tempfile::tempdir().unwrap();
+        let list = d.path().join("list.yaml");
+        std::fs::write(&list, "images:\n  - alpine:3.19\n").unwrap();
+        assert_eq!(read_list(&list).unwrap(), vec!["alpine:3.19"]);
+        let pods = d.path().join("pods.yaml");
+        let pod = "apiVersion: v1\nkind: Pod\nspec:\n  containers: [{image: alpine:3.19}]\n";
+        std::fs::write(&pods, format!("{pod}---\n{pod}")).unwrap();
+        assert_eq!(
+            read_list(&pods).unwrap(),
+            vec!["docker.io/library/alpine:3.19"]
+        );
+        assert_eq!(
+            read_list(d.path()).unwrap(),
+            vec!["docker.io/library/alpine:3.19"]
+        );
     }
 }

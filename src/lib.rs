@@ -6,8 +6,9 @@
 //! The API (DESIGN §8) is six functions, each taking one options struct:
 //! [`export()`] (registries → bundle, through a [`Client`]), [`import()`] (bundle → registry),
 //! [`inspect()`] and [`verify()`] (a bundle, offline), [`map()`] (names and configuration,
-//! offline) and [`verify_bundle()`] (one sigstore bundle over one artifact, offline). [`login`]
-//! says which registry a command-line login belongs to.
+//! offline) and [`verify_bundle()`] (one sigstore bundle over one artifact, offline); [`images()`]
+//! finds the references in manifests, charts and CNAB bundles. [`login`] says which registry a
+//! command-line login belongs to.
 //!
 //! The domain modules are public for their types (Reference, Digest, Descriptor, Platform,
 //! Bundle, Client, Mapper) and the errors the API returns; the machinery under them (`pool`,
@@ -47,5 +48,6 @@ pub use map::{map, Emit, EmitKind, MapError, MapOptions, MapOutput, MapSource};
 pub use mapping::MappingChoice;
 pub use progress::Mode;
 pub use registry::{Client, ClientOptions};
+pub use sources::find::{images, ImagesOptions};
 pub use verify::{verify, VerifyError, VerifyOptions, VerifyReport};
 pub use verify_bundle::{verify_bundle, VerifyBundleError, VerifyBundleOptions};

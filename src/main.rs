@@ -81,6 +81,10 @@ fn run(cli: Cli) -> Result<bool> {
             print::inventoried(&inventory, output.as_deref(), a.quiet)?;
             Ok(true)
         }
+        Command::Images(a) => {
+            print::found(&ferry::images(&resolve::images(&a))?, a.json)?;
+            Ok(true)
+        }
         Command::VerifyBundle(a) => {
             let verified = ferry::verify_bundle(&resolve::verify_bundle(&a))?;
             print::bundle_verified(&verified, a.trust.key.as_deref());

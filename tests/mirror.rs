@@ -301,15 +301,7 @@ fn images_in(yaml: &str) -> Vec<String> {
 
 #[test]
 fn kubectl_kustomize_renames_every_spelling_and_nothing_else() {
-    // scripts/setup.sh installs kubectl (Debian's kubernetes-client) when it is missing.
-    assert!(
-        Command::new("kubectl")
-            .arg("version")
-            .arg("--client")
-            .output()
-            .is_ok(),
-        "kubectl is not installed: run scripts/setup.sh"
-    );
+    require_kubectl();
     let t = tempfile::tempdir().unwrap();
     let mapping = write_mapping(t.path());
     let app = t.path().join("app");

@@ -11,6 +11,19 @@ use ferry::inventory::Inventory;
 use ferry::sigstore::{time::format_rfc3339, Verified};
 use ferry::{ExportSummary, ImportSummary, Inspection, MapOutput, VerifyReport};
 
+/// `ferry images`: one reference per line, each once, in the order first found (an image
+/// list `export -f` reads), or every place each was found as JSON.
+pub fn found(found: &[ferry::sources::Found], json: bool) -> Result<()> {
+    if json {
+        println!("{}", json_text!(found));
+    } else {
+        ferry::sources::unique(found)
+            .iter()
+            .for_each(|r| say!("{r}"));
+    }
+    Ok(())
+}
+
 /// Each of `lines` on stderr after `prefix`.
 fn tell_each(prefix: &str, lines: &[String]) {
     lines.iter().for_each(|l| tell!("{prefix}{l}"));

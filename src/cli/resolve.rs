@@ -8,8 +8,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 
+use super::inputs::Input;
 use super::values::{EmitArg, ReferrersArg, SparseArg};
-use super::{ExportArgs, ImportArgs, InspectArgs, InventoryArgs, MapArgs, OutputArgs};
+use super::{ExportArgs, ImagesArgs, ImportArgs, InspectArgs, InventoryArgs, MapArgs, OutputArgs};
 use super::{RegistryArgs, VerifyArgs, VerifyBundleArgs};
 use ferry::export::since::Since;
 use ferry::inventory::{detect, InventoryOptions, Source};
@@ -21,9 +22,23 @@ use ferry::{
 
 /// `ferry export`: the client for the images' registries and what to export.
 pub fn export(a: &ExportArgs) -> Result<(Client, ExportOptions)> {
-    let mut images = a.images.clone();
-    for f in &a.file {
-        images.extend(ferry::image_list::read_list(f)?);
+    let any = a.inputs.any_image_field;
+    let stdin = Input::Source(PathBuf::from("-"));
+    if a.registry.password_stdin && a.inputs.inputs.contains(&stdin) {
+        bail!("--from - and --password-stdin both read standard input: give one of them a file");
+    }
+    let mut images = Vec::new();
+    for input in &a.inputs.inputs {
+        match input {
+            Input::Image(i) => images.push(i.clone()),
+            Input::List(f) => images.extend(ferry::image_list::read_any(f, any)?),
+            Input::Source(s) => images.extend(ferry::sources::unique(&ferry::images(
+                &ferry::ImagesOptions {
+                    sources: vec![s.clone()],
+                    any_image_field: any,
+                },
+            )?)),
+        }
     }
     let platforms = a
         .platform
@@ -92,6 +107,14 @@ pub fn verify(a: &VerifyArgs) -> Result<VerifyOptions> {
         },
         strict: a.strict,
     })
+}
+
+/// `ferry images`.
+pub fn images(a: &ImagesArgs) -> ferry::ImagesOptions {
+    ferry::ImagesOptions {
+        sources: a.sources.clone(),
+        any_image_field: a.any_image_field,
+    }
 }
 
 pub fn inspect(a: &InspectArgs) -> InspectOptions {

@@ -78,3 +78,16 @@ pub fn assert_failure(o: &Output, needles: &[&str]) {
         assert!(err.contains(n), "stderr lacks {n:?}:\n{err}");
     }
 }
+
+/// Fails the test unless kubectl runs (scripts/setup.sh installs Debian's kubernetes-client
+/// when it is missing).
+pub fn require_kubectl() {
+    assert!(
+        Command::new("kubectl")
+            .arg("version")
+            .arg("--client")
+            .output()
+            .is_ok(),
+        "kubectl is not installed: run scripts/setup.sh"
+    );
+}
