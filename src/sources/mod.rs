@@ -4,6 +4,8 @@
 //! find and `export --from` carries it; `map --rewrite` puts relocated names back into the
 //! same files. It imports only `reference` (to normalise) and `mapping` (for rewrites).
 
+pub mod cnab;
+pub mod helm;
 pub mod kube;
 pub mod yaml;
 
