@@ -46,8 +46,9 @@ impl Files {
     pub fn read(&self, rel: &str) -> Result<Option<String>, SourceError> {
         let shown = self.shown(rel);
         let bytes = match self {
-            Files::Dir(dir) => match std::fs::read(dir.join(rel)) {
-                Ok(b) => b,
+            Files::Dir(dir) => match read_bounded(&dir.join(rel)) {
+                Ok(Some(b)) => b,
+                Ok(None) => return Err(format(&shown, format!("over {} MiB", MAX_MEMBER >> 20))),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
                 Err(source) => {
                     return Err(SourceError::Read {
@@ -151,6 +152,15 @@ impl Files {
         }
         Ok(out)
     }
+}
+
+/// A file's bytes, `None` when it is over `MAX_MEMBER` (the same bound as in an archive).
+fn read_bounded(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_MEMBER + 1)
+        .read_to_end(&mut bytes)?;
+    Ok((bytes.len() as u64 <= MAX_MEMBER).then_some(bytes))
 }
 
 /// Counts what is read through it and fails past `MAX_STREAM`.
@@ -337,6 +347,12 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("over 4 MiB"), "{e}");
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("values.yaml"), &big).unwrap();
+        let e = Files::Dir(d.path().to_path_buf())
+            .read("values.yaml")
+            .unwrap_err();
+        assert!(e.to_string().ends_with("values.yaml: over 4 MiB"), "{e}");
         let e = open_archive("n.tgz", tgz(&[("app/values.yaml", b"")]).as_slice()).unwrap_err();
         assert!(e.to_string().contains("no <name>/Chart.yaml"), "{e}");
         let e = open_archive("g.tgz", b"not gzip".as_slice()).unwrap_err();

@@ -84,8 +84,10 @@ fn merge(base: Val, over: Val) -> Val {
                         b.remove(i);
                     }
                     (_, Some(i)) => {
-                        let old = std::mem::replace(&mut b[i].1, Val::Seq(Vec::new()));
-                        b[i].1 = merge(old, v);
+                        if let Some((_, slot)) = b.get_mut(i) {
+                            let old = std::mem::replace(slot, Val::Seq(Vec::new()));
+                            *slot = merge(old, v);
+                        }
                     }
                     (_, None) => b.push((k, v)),
                 }
