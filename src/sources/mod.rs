@@ -5,6 +5,7 @@
 //! same files. It imports only `reference` (to normalise) and `mapping` (for rewrites).
 
 pub mod kube;
+pub mod rewrite;
 pub mod yaml;
 
 use std::path::PathBuf;
