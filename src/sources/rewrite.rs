@@ -436,4 +436,16 @@ spec:
         assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
         assert!(out.unmapped.is_empty());
     }
+
+    #[test]
+    fn custom_resources_with_any_image_field_and_what_cannot_be_spliced() {
+        let m = relocations(&[("q.io/x:1", "r.local/x:1")]);
+        let cr = "kind: Foo\nspec:\n  image: q.io/x:1\n";
+        assert_eq!(rewrite(cr, "f.yaml", &m, false).unwrap().text, cr);
+        let any = rewrite(cr, "f.yaml", &m, true).unwrap();
+        assert_eq!(any.text, cr.replace("q.io/x:1", "r.local/x:1"));
+        let block = "kind: Pod\nspec:\n  containers:\n  - image: |\n      q.io/x:1\n";
+        let e = rewrite(block, "b.yaml", &m, false).unwrap_err().to_string();
+        assert!(e.contains("b.yaml:5") && e.contains("block scalar"), "{e}");
+    }
 }
