@@ -185,6 +185,7 @@ pub struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("action").args(["emit", "rewrite"]))]
 pub struct MapArgs {
     /// Target prefix: registry host and optional path (`reg.local/team`).
     #[arg(long, value_name = "PREFIX", required_unless_present = "from_mapping")]
@@ -205,19 +206,31 @@ pub struct MapArgs {
     pub emit: Option<EmitArg>,
     /// Read the relocations from a mapping file written by `ferry import`
     /// (relocation-mapping.json) instead of --to and IMAGE.
-    #[arg(long = "from-mapping", value_name = "FILE", requires = "emit", conflicts_with_all = ["to", "images"])]
+    #[arg(long = "from-mapping", value_name = "FILE", requires = "action", conflicts_with_all = ["to", "images"])]
     pub from_mapping: Option<PathBuf>,
     /// Cosign public key (PEM) the policy requires signatures from.
     #[arg(long, value_name = "FILE", requires = "emit")]
     pub key: Option<PathBuf>,
     /// Write into DIR instead of printing: policy.json and registries.d/ferry.yaml,
-    /// kustomization.yaml, ferry-values.yaml or registries.conf.d/ferry.conf.
-    #[arg(short = 'o', long = "output", value_name = "DIR", requires = "emit")]
+    /// kustomization.yaml, ferry-values.yaml or registries.conf.d/ferry.conf; with
+    /// --rewrite, the rewritten copies.
+    #[arg(short = 'o', long = "output", value_name = "DIR", requires = "action")]
     pub output: Option<PathBuf>,
     /// --emit registries-conf: mark the target registries `insecure = true` (plain http or
     /// unverified TLS).
     #[arg(long = "insecure-target", requires = "emit")]
     pub insecure_target: bool,
+    /// Write copies of Kubernetes YAML/JSON files (a directory: its *.yaml, *.yml, *.json)
+    /// and CNAB bundle.json files into -o DIR with each image replaced by its relocated name
+    /// from --from-mapping, text edited in place. Repeatable.
+    #[arg(long, value_name = "PATH", requires_all = ["from_mapping", "output"])]
+    pub rewrite: Vec<PathBuf>,
+    /// --rewrite: leave images missing from the mapping as written (a warning each).
+    #[arg(long = "allow-unmapped", requires = "rewrite")]
+    pub allow_unmapped: bool,
+    /// --rewrite: also rewrite `image:` strings of other kinds (custom resources).
+    #[arg(long = "any-image-field", requires = "rewrite")]
+    pub any_image_field: bool,
 }
 
 #[derive(Debug, Args)]

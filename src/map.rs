@@ -1,9 +1,12 @@
 //! `ferry map` (no network): relocated names for images under a prefix, or a configuration
 //! that uses them (`--emit`): a signature policy (policy.rs) or a kustomize, Helm or
-//! registries.conf file (mirror.rs). Owns which relocations an emit reads (images and a
+//! registries.conf file (mirror.rs); or copies of manifests and CNAB bundles with the
+//! relocated names in them (`--rewrite`, map/rewrite.rs). Owns which relocations an emit reads (images and a
 //! mapping, or an import's mapping file), which flags each kind takes, and writing into `-o
 //! DIR`; the rendering belongs to policy.rs and mirror.rs. Must not import the registry
 //! client or the layout reader.
+
+pub mod rewrite;
 
 use std::path::{Path, PathBuf};
 
@@ -46,6 +49,8 @@ pub struct MapOptions {
     pub source: MapSource,
     /// None: the relocated names.
     pub emit: Option<Emit>,
+    /// Rewrite files with the relocations of a mapping file (instead of `emit`).
+    pub rewrite: Option<rewrite::Rewrite>,
 }
 
 /// What `map` produced.
@@ -59,6 +64,8 @@ pub enum MapOutput {
     Config(String),
     /// The files written into the `output` directory.
     Written(Vec<PathBuf>),
+    /// `--rewrite`: the copies written and how many images each had replaced.
+    Rewritten(rewrite::RewriteSummary),
 }
 
 /// Why `map` produced nothing.
@@ -72,18 +79,28 @@ pub enum MapError {
         "--emit policy-json needs --key cosign.pub: the public key signatures must verify with"
     )]
     NeedsKey,
-    #[error("--from-mapping FILE needs --emit KIND")]
+    #[error("--from-mapping FILE needs --emit KIND or --rewrite PATH")]
     NothingToEmit,
+    #[error("--rewrite needs --from-mapping FILE (the relocation-mapping.json import wrote), and no --emit")]
+    RewriteNeedsMappingFile,
     #[error(transparent)]
     Mapping(#[from] MappingError),
     #[error(transparent)]
     Reference(#[from] ReferenceError),
     #[error(transparent)]
     Emit(#[from] EmitError),
+    #[error(transparent)]
+    Rewrite(#[from] rewrite::RewriteError),
 }
 
 /// Relocates the images, or emits the configuration that uses their relocated names.
 pub fn map(opts: &MapOptions) -> Result<MapOutput, MapError> {
+    if let Some(r) = &opts.rewrite {
+        return match (&opts.source, &opts.emit) {
+            (MapSource::MappingFile(f), None) => Ok(MapOutput::Rewritten(rewrite::rewrite(f, r)?)),
+            _ => Err(MapError::RewriteNeedsMappingFile),
+        };
+    }
     let source = match &opts.source {
         MapSource::Images {
             to,
@@ -203,7 +220,12 @@ mod tests {
             MappingChoice::Path,
             &["quay.io/a/b:1", "alpine"],
         );
-        let out = map(&MapOptions { source, emit: None }).unwrap();
+        let out = map(&MapOptions {
+            source,
+            emit: None,
+            rewrite: None,
+        })
+        .unwrap();
         assert_eq!(
             out,
             MapOutput::Names(vec![
@@ -220,6 +242,7 @@ mod tests {
             map(&MapOptions {
                 source: source.clone(),
                 emit: Some(e),
+                rewrite: None,
             })
         };
         assert!(matches!(
@@ -251,6 +274,7 @@ mod tests {
         let names = map(&MapOptions {
             source: file,
             emit: None,
+            rewrite: None,
         });
         assert!(matches!(names, Err(MapError::NothingToEmit)));
     }

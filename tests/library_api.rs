@@ -143,6 +143,7 @@ fn the_five_api_functions_as_a_library() {
             images: images.iter().rev().cloned().collect(),
         },
         emit: None,
+        rewrite: None,
     })
     .unwrap();
     let expected: Vec<(String, String)> = images
@@ -159,6 +160,7 @@ fn the_five_api_functions_as_a_library() {
             insecure_target: false,
             output: None,
         }),
+        rewrite: None,
     })
     .unwrap();
     let MapOutput::Config(text) = conf else {

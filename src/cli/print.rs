@@ -88,6 +88,17 @@ pub fn mapped(out: MapOutput, json: bool) -> Result<()> {
         }
         MapOutput::Config(text) => say_text!(text),
         MapOutput::Written(paths) => paths.iter().for_each(|p| tell!("wrote {}", p.display())),
+        MapOutput::Rewritten(r) => {
+            tell_each("warning: ", &r.warnings);
+            if json {
+                println!("{}", json_text!(&r.files));
+            }
+            for f in &r.files {
+                let n = f.replaced;
+                let s = if n == 1 { "" } else { "s" };
+                tell!("wrote {}: {n} image{s} replaced", f.output.display());
+            }
+        }
     }
     Ok(())
 }

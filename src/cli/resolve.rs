@@ -14,6 +14,7 @@ use super::{ExportArgs, ImagesArgs, ImportArgs, InspectArgs, InventoryArgs, MapA
 use super::{RegistryArgs, VerifyArgs, VerifyBundleArgs};
 use ferry::export::since::Since;
 use ferry::inventory::{detect, InventoryOptions, Source};
+use ferry::map::rewrite::Rewrite;
 use ferry::registry::TransportOptions;
 use ferry::{Client, ClientOptions, Discovery, Emit, EmitKind, ExportOptions, ImportOptions};
 use ferry::{
@@ -123,7 +124,8 @@ pub fn inspect(a: &InspectArgs) -> InspectOptions {
     }
 }
 
-/// `ferry map`: `--from-mapping FILE`, or `--to PREFIX` and images; `--emit` and its flags.
+/// `ferry map`: `--from-mapping FILE`, or `--to PREFIX` and images; `--emit` and its flags,
+/// or `--rewrite` and its.
 pub fn map(a: &MapArgs) -> Result<MapOptions> {
     let source = match &a.from_mapping {
         Some(f) => MapSource::MappingFile(f.clone()),
@@ -144,7 +146,21 @@ pub fn map(a: &MapArgs) -> Result<MapOptions> {
         insecure_target: a.insecure_target,
         output: a.output.clone(),
     });
-    Ok(MapOptions { source, emit })
+    let rewrite = match (&a.output, a.rewrite.is_empty()) {
+        (Some(output), false) => Some(Rewrite {
+            paths: a.rewrite.clone(),
+            output: output.clone(),
+            allow_unmapped: a.allow_unmapped,
+            any_image_field: a.any_image_field,
+        }),
+        (None, false) => bail!("--rewrite needs -o DIR"),
+        _ => None,
+    };
+    Ok(MapOptions {
+        source,
+        emit,
+        rewrite,
+    })
 }
 
 /// `ferry inventory`: the client for the `--to` registry, what to take the inventory of, and

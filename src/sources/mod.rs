@@ -8,6 +8,7 @@ pub mod cnab;
 pub mod find;
 pub mod helm;
 pub mod kube;
+pub mod rewrite;
 pub mod yaml;
 
 use std::path::PathBuf;
