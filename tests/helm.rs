@@ -564,14 +564,7 @@ fn a_chart_pushed_as_an_oci_artifact_travels_byte_for_byte() {
     let dst = Registry::start();
     let mapping = d.path().join("mapping.json");
     let prefix = format!("{}/team", dst.host);
-    assert_success(&ferry(&[
-        "import",
-        bundle.to_str().unwrap(),
-        "--to",
-        &prefix,
-        "--mapping-out",
-        mapping.to_str().unwrap(),
-    ]));
+    import_mapped(&bundle, &prefix, &mapping);
     let target = hashed(&prefix, &format!("{}/charts/app", src.host));
     let map: serde_json::Value = serde_json::from_slice(&std::fs::read(&mapping).unwrap()).unwrap();
     assert_eq!(map[&reference], format!("{target}:1.0.0").as_str());

@@ -61,14 +61,7 @@ impl Flow {
         assert_success(&ferry(&args));
         let prefix = format!("{}/team", dst.host);
         let mapping = dir.path().join("relocation-mapping.json");
-        assert_success(&ferry(&[
-            "import",
-            bundle.to_str().unwrap(),
-            "--to",
-            &prefix,
-            "--mapping-out",
-            mapping.to_str().unwrap(),
-        ]));
+        import_mapped(&bundle, &prefix, &mapping);
         Flow {
             src,
             dst,

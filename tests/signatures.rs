@@ -131,14 +131,7 @@ fn signatures_and_sbom_travel_and_the_fallback_index_is_merged() {
 
     let prefix = format!("{}/team", dst.host);
     let m = dir.path().join("m.json");
-    assert_success(&ferry(&[
-        "import",
-        bundle.to_str().unwrap(),
-        "--to",
-        &prefix,
-        "--mapping-out",
-        m.to_str().unwrap(),
-    ]));
+    import_mapped(&bundle, &prefix, &m);
     let mapping: std::collections::BTreeMap<String, String> =
         serde_json::from_slice(&std::fs::read(&m).unwrap()).unwrap();
     assert_eq!(

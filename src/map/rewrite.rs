@@ -182,20 +182,22 @@ fn inputs(opts: &Rewrite) -> Result<Vec<(PathBuf, PathBuf)>, RewriteError> {
     Ok(pairs)
 }
 
-/// A directory's YAML and JSON files, with their paths relative to it.
+/// A directory's YAML and JSON files (hidden ones left out, as `images` does), with their
+/// paths relative to it.
 fn walk(dir: &Path) -> Result<Vec<(PathBuf, PathBuf)>, RewriteError> {
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+    let walk = walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(crate::sources::find::not_hidden);
+    for entry in walk {
         let entry = entry.map_err(|source| RewriteError::Walk {
             path: dir.to_path_buf(),
             source,
         })?;
         let p = entry.path();
-        let yaml_or_json = p
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "yaml" | "yml" | "json"));
-        if !entry.file_type().is_file() || !yaml_or_json {
+        let name = entry.file_name().to_string_lossy();
+        if !entry.file_type().is_file() || !crate::sources::find::is_manifest_name(&name) {
             continue;
         }
         let relative = p.strip_prefix(dir).unwrap_or(p).to_path_buf();

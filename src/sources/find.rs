@@ -104,8 +104,18 @@ fn file(path: &Path, any_image_field: bool) -> Result<Vec<Found>, SourceError> {
 }
 
 /// Names a walk reads: manifests and chart archives.
+/// A file a directory walk reads as a manifest (`images` and `map --rewrite` alike).
+pub(crate) fn is_manifest_name(name: &str) -> bool {
+    [".yaml", ".yml", ".json"].iter().any(|e| name.ends_with(e))
+}
+
+/// Hidden entries below the walk's root (`.git/`, `.env.yaml`) are not read.
+pub(crate) fn not_hidden(e: &walkdir::DirEntry) -> bool {
+    e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+}
+
 fn wanted(name: &str) -> (bool, bool) {
-    let manifest = [".yaml", ".yml", ".json"].iter().any(|e| name.ends_with(e));
+    let manifest = is_manifest_name(name);
     let archive = name.ends_with(".tgz") || name.ends_with(".tar.gz");
     (manifest, archive)
 }
@@ -116,7 +126,7 @@ fn directory(root: &Path, any_image_field: bool) -> Result<Vec<Found>, SourceErr
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        .filter_entry(not_hidden);
     while let Some(entry) = walk.next() {
         let entry = entry.map_err(|e| SourceError::Read {
             path: e.path().unwrap_or(root).to_path_buf(),

@@ -50,6 +50,18 @@ pub fn ferry(args: &[&str]) -> Output {
     ferry_run(ferry_cmd(args), None)
 }
 
+/// `ferry import BUNDLE --to PREFIX --mapping-out MAPPING`, which must succeed.
+pub fn import_mapped(bundle: &std::path::Path, prefix: &str, mapping: &std::path::Path) {
+    assert_success(&ferry(&[
+        "import",
+        bundle.to_str().unwrap(),
+        "--to",
+        prefix,
+        "--mapping-out",
+        mapping.to_str().unwrap(),
+    ]));
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
