@@ -32,9 +32,9 @@ pub enum Command {
     Export(ExportArgs),
     /// Import a bundle into a registry under a prefix, names mapped one to one.
     Import(ImportArgs),
-    /// Print the relocated names of images (no network).
+    /// Print the relocated names of images, emit configurations for them, or rewrite files to them (no network).
     Map(MapArgs),
-    /// Check a bundle offline: digests, sizes, reachability; --deep diff_ids; --key signatures.
+    /// Check a bundle offline: digests, sizes, reachability; --deep diff_ids; signatures and attestations (--key or keyless).
     Verify(VerifyArgs),
     /// Show what a bundle holds: images, platforms, sizes, signatures and other artifacts.
     Inspect(InspectArgs),
