@@ -73,3 +73,18 @@ pub(crate) fn b64(what: &'static str, s: &str) -> Result<Vec<u8>, SigstoreError>
         .decode(s.trim())
         .map_err(|e| SigstoreError::malformed(what, format!("not base64 ({e})")))
 }
+
+/// Lower-case hex, as log ids, digests, key hints and in-toto subjects are written.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The bytes of a hex string; None unless it is an even number of hex digits.
+pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 || !s.is_ascii() {
+        return None;
+    }
+    (0..s.len() / 2)
+        .map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
+        .collect()
+}

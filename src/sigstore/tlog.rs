@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::time::Time;
 use super::trust_root::{Log, TrustedRoot};
-use super::{b64, SigstoreError};
+use super::{b64, hex, SigstoreError};
 
 mod body;
 mod checkpoint;
@@ -156,11 +156,6 @@ fn now() -> Time {
 
 pub(crate) fn tlog_err(detail: impl std::fmt::Display) -> SigstoreError {
     SigstoreError::Tlog(detail.to_string())
-}
-
-/// Lowercase hex, for log ids and digests in messages and the SET payload.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A protobuf-JSON int64 (a decimal string; absent means 0).

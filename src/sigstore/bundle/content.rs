@@ -6,7 +6,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::super::dsse::{Envelope, Statement, IN_TOTO};
 use super::super::key::PublicKey;
-use super::super::SigstoreError;
+use super::super::{hex, SigstoreError};
 use super::Artifact;
 
 /// The artifact's SHA-256, from its bytes or as given.
@@ -15,11 +15,6 @@ pub fn sha256(artifact: Artifact<'_>) -> [u8; 32] {
         Artifact::Bytes(b) => Sha256::digest(b).into(),
         Artifact::Sha256(d) => *d,
     }
-}
-
-/// Lower-case hex, as in-toto subjects and messages write digests.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The bundle's `messageDigest` (a hint the signer wrote, not authenticated by itself) must be

@@ -10,6 +10,7 @@ use x509_cert::ext::pkix::sct::{
 };
 
 use super::path::{verify_with, Cert, Hash};
+use crate::sigstore::hex;
 use crate::sigstore::key::key_id;
 use crate::sigstore::time::{format_rfc3339, Time};
 use crate::sigstore::trust_root::TrustedRoot;
@@ -122,8 +123,4 @@ fn verify_one(
             hex(id)
         ))
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }

@@ -16,7 +16,7 @@ use super::policy::Policy;
 use super::time::{format_rfc3339, Time};
 use super::tlog::{self, Expected, Signer};
 use super::trust_root::TrustedRoot;
-use super::{b64, SigstoreError};
+use super::{b64, unhex, SigstoreError};
 use crate::digest::Digest;
 use crate::manifest::Checked;
 use rekor::RekorBundle;
@@ -346,16 +346,11 @@ fn signs(payload: &[u8], subject: &Digest) -> Result<(), SigstoreError> {
     Ok(())
 }
 
+/// A sha256 digest's 32 bytes from its hex.
 fn hex32(hex: &str) -> Result<[u8; 32], SigstoreError> {
-    let mut out = [0u8; 32];
-    if hex.len() != 64 {
-        return Err(SigstoreError::malformed("digest", "not a sha256 digest"));
-    }
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16)
-            .map_err(|_| SigstoreError::malformed("digest", "not hex"))?;
-    }
-    Ok(out)
+    unhex(hex)
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+        .ok_or_else(|| SigstoreError::malformed("digest", "not a sha256 digest"))
 }
 
 /// The DER certificates of a PEM text (one or several `CERTIFICATE` blocks).

@@ -3,7 +3,7 @@
 //! cosign's `dev.sigstore.cosign/bundle` annotation carries the same promise outside a bundle.
 
 use super::super::trust_root::{Log, TrustedRoot};
-use super::super::{b64, SigstoreError};
+use super::super::{b64, unhex, SigstoreError};
 use super::{body_b64 as canonical_b64, hex, tlog_err};
 
 /// Verifies a Rekor v1 signed entry timestamp: the log's signature over the canonical JSON of
@@ -18,7 +18,7 @@ pub fn verify_set(
     set: &[u8],
     root: &TrustedRoot,
 ) -> Result<(), SigstoreError> {
-    let log_id = from_hex(log_id_hex)
+    let log_id = unhex(log_id_hex.trim())
         .ok_or_else(|| SigstoreError::malformed("log id", format!("{log_id_hex:?} is not hex")))?;
     let log = root.tlog(&log_id).ok_or_else(|| {
         tlog_err(format!(
@@ -35,16 +35,6 @@ pub fn verify_set(
         set,
         log,
     )
-}
-
-fn from_hex(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim();
-    if s.len() % 2 != 0 || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len() / 2)
-        .map(|i| u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok())
-        .collect()
 }
 
 /// The SET payload, canonical JSON (RFC 8785: keys sorted, no white space) as Rekor signs it.
