@@ -31,8 +31,6 @@ pub const DSSE_LAYER: &str = "application/vnd.dsse.envelope.v1+json";
 pub const SIGNATURE_ANNOTATION: &str = "dev.cosignproject.cosign/signature";
 /// Layer annotation holding the PEM Fulcio certificate of a keyless signature.
 pub const CERTIFICATE_ANNOTATION: &str = "dev.sigstore.cosign/certificate";
-/// Layer annotation holding the PEM chain up to the Fulcio root.
-pub const CHAIN_ANNOTATION: &str = "dev.sigstore.cosign/chain";
 /// Layer annotation holding the Rekor entry and its signed entry timestamp.
 pub const BUNDLE_ANNOTATION: &str = "dev.sigstore.cosign/bundle";
 /// Layer annotation of an attestation's predicate type.
@@ -272,11 +270,7 @@ impl Checker {
                         "no {CERTIFICATE_ANNOTATION} annotation: not a keyless signature"
                     ))
                 })?;
-                let leaf_der = pem_certs(pem)?.into_iter().next().ok_or_else(|| {
-                    SigstoreError::Certificate(
-                        "the certificate annotation holds no certificate".into(),
-                    )
-                })?;
+                let leaf_der = pem_leaf(pem)?;
                 let rekor = rekor.ok_or_else(|| {
                     SigstoreError::Tlog(format!("no {BUNDLE_ANNOTATION} annotation: the signing time cannot be verified offline"))
                 })?;
@@ -353,27 +347,17 @@ fn hex32(hex: &str) -> Result<[u8; 32], SigstoreError> {
         .ok_or_else(|| SigstoreError::malformed("digest", "not a sha256 digest"))
 }
 
-/// The DER certificates of a PEM text (one or several `CERTIFICATE` blocks).
-pub fn pem_certs(pem: &str) -> Result<Vec<Vec<u8>>, SigstoreError> {
-    use der::{DecodePem, Encode};
-    let mut out = Vec::new();
-    let mut rest = pem;
-    const END: &str = "-----END CERTIFICATE-----";
-    while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
-        let block = &rest[start..];
-        let end = block
-            .find(END)
-            .ok_or_else(|| SigstoreError::malformed("PEM certificate", "no END line"))?
-            + END.len();
-        let c = x509_cert::Certificate::from_pem(&block.as_bytes()[..end])
-            .map_err(|e| SigstoreError::malformed("PEM certificate", e))?;
-        out.push(
-            c.to_der()
-                .map_err(|e| SigstoreError::malformed("PEM certificate", e))?,
-        );
-        rest = &block[end..];
-    }
-    Ok(out)
+/// The DER of the first `CERTIFICATE` block of a PEM text (the certificate annotation), read
+/// with the PEM parser the TLS settings use.
+fn pem_leaf(pem: &str) -> Result<Vec<u8>, SigstoreError> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
+        .map(|c| c.to_vec())
+        .map_err(|e| {
+            SigstoreError::Certificate(format!(
+                "the certificate annotation holds no PEM certificate ({e})"
+            ))
+        })
 }
 
 /// A finding that did not verify, and why.
