@@ -18,21 +18,39 @@ pub fn is_cnab(text: &str) -> bool {
     )
 }
 
+/// True for a parsed document with `schemaVersion` and `invocationImages` (what every bundle
+/// has): the same rule as [`is_cnab`], on a document already read.
+pub fn is_bundle(root: &Node) -> bool {
+    root.get("schemaVersion").is_some() && root.get("invocationImages").is_some()
+}
+
 /// One image of a bundle, with the scalars that hold it (for `map --rewrite`).
 #[derive(Debug, Clone)]
 pub struct CnabImage {
     /// `invocationImages[0].image`, `images.frontend.image`.
     pub field: String,
+    /// The `image` key (where `originalImage` is laid out after it).
+    pub key: Scalar,
     pub image: Scalar,
     pub content_digest: Option<Scalar>,
+    pub original_image: Option<Scalar>,
+    /// The `imageType`, when written.
+    pub image_type: Option<String>,
 }
 
-/// The container images of a bundle text, invocation images first, in document order.
-pub fn image_fields(text: &str) -> Result<Vec<CnabImage>, yaml::YamlError> {
-    let docs = yaml::parse(text)?;
-    let Some(root) = docs.first() else {
-        return Ok(Vec::new());
-    };
+impl CnabImage {
+    /// An `oci` or `docker` image (or one without `imageType`): what ferry carries and duffle
+    /// relocates; VM images and the like are not.
+    pub fn is_container(&self) -> bool {
+        self.image_type
+            .as_deref()
+            .is_none_or(|t| matches!(t, "oci" | "docker"))
+    }
+}
+
+/// Every image of a bundle document, invocation images first, in document order, container
+/// images or not.
+pub fn images_of(root: &Node) -> Vec<CnabImage> {
     let mut out = Vec::new();
     let invocation = root.get("invocationImages").map(Node::items).unwrap_or(&[]);
     for (i, entry) in invocation.iter().enumerate() {
@@ -44,28 +62,46 @@ pub fn image_fields(text: &str) -> Result<Vec<CnabImage>, yaml::YamlError> {
             push(entry, format!("images.{name}"), &mut out);
         }
     }
-    Ok(out)
+    out
+}
+
+/// The container images of a bundle text, invocation images first, in document order.
+pub fn image_fields(text: &str) -> Result<Vec<CnabImage>, yaml::YamlError> {
+    let docs = yaml::parse(text)?;
+    Ok(docs
+        .first()
+        .map(images_of)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(CnabImage::is_container)
+        .collect())
 }
 
 fn push(entry: &Node, at: String, out: &mut Vec<CnabImage>) {
-    let container = entry
-        .get("imageType")
-        .and_then(Node::as_str)
-        .is_none_or(|t| matches!(t, "oci" | "docker"));
-    let Some(image) = entry.get("image").and_then(Node::as_scalar) else {
+    let Node::Map(entries) = entry else { return };
+    let Some((key, Node::Scalar(image))) =
+        entries.iter().find(|(k, _)| k.as_str() == Some("image"))
+    else {
         return;
     };
-    if !container {
-        return;
-    }
+    let Some(key) = key.as_scalar() else { return };
     out.push(CnabImage {
         field: format!("{at}.image"),
+        key: key.clone(),
         image: image.clone(),
         content_digest: entry
             .get("contentDigest")
             .and_then(Node::as_scalar)
             .filter(|s| !s.value.trim().is_empty())
             .cloned(),
+        original_image: entry
+            .get("originalImage")
+            .and_then(Node::as_scalar)
+            .cloned(),
+        image_type: entry
+            .get("imageType")
+            .and_then(Node::as_str)
+            .map(str::to_string),
     });
 }
 

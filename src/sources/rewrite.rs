@@ -14,7 +14,7 @@
 use std::ops::Range;
 
 use super::yaml::{self, Node, Scalar, Style};
-use super::{kube, normalise, SourceError};
+use super::{cnab, kube, normalise, SourceError};
 use crate::reference::Reference;
 
 /// Original → relocated references (an import's mapping file), originals normalised.
@@ -100,11 +100,6 @@ pub struct Rewritten {
     pub cnab: bool,
 }
 
-/// A CNAB bundle: a JSON object with `schemaVersion` and `invocationImages`.
-pub fn is_cnab(doc: &Node) -> bool {
-    doc.get("schemaVersion").is_some() && doc.get("invocationImages").is_some()
-}
-
 /// Rewrites the image references of `text` (the file named `file`): a CNAB bundle's images,
 /// else a manifest's image fields (`any_image_field` as for `ferry images`).
 pub fn rewrite(
@@ -120,9 +115,9 @@ pub fn rewrite(
     let docs = yaml::parse(text).map_err(yaml_err)?;
     let mut out = Edits::new(text, file, relocations);
     match docs.as_slice() {
-        [doc] if is_cnab(doc) => {
+        [doc] if cnab::is_bundle(doc) => {
             out.cnab = true;
-            cnab(doc, &mut out)?;
+            relocate_bundle(doc, &mut out)?;
         }
         _ => {
             for f in kube::image_fields(text, any_image_field).map_err(yaml_err)? {
@@ -257,55 +252,37 @@ fn quote(value: &str, style: Style) -> Option<String> {
     }
 }
 
-/// A CNAB bundle's `invocationImages[i].image` and `images.<name>.image`.
-fn cnab(doc: &Node, out: &mut Edits<'_>) -> Result<(), SourceError> {
-    let invocation = doc.get("invocationImages").map(Node::items).unwrap_or(&[]);
-    for (i, image) in invocation.iter().enumerate() {
-        cnab_image(image, &format!("invocationImages[{i}]"), out)?;
-    }
-    if let Some(Node::Map(images)) = doc.get("images") {
-        for (k, image) in images {
-            let name = k.as_str().unwrap_or("");
-            cnab_image(image, &format!("images.{name}"), out)?;
-        }
-    }
-    Ok(())
-}
-
-/// One CNAB image object: `image` replaced and `originalImage` set to it as written.
-fn cnab_image(obj: &Node, at: &str, out: &mut Edits<'_>) -> Result<(), SourceError> {
-    let Node::Map(entries) = obj else {
-        return Ok(());
-    };
-    let Some((key, Node::Scalar(image))) =
-        entries.iter().find(|(k, _)| k.as_str() == Some("image"))
-    else {
-        return Ok(());
-    };
-    let field = format!("{at}.image");
-    if let Some(t) = obj.get("imageType").and_then(Node::as_str) {
-        // duffle relocates these two types only.
-        if t != "oci" && t != "docker" {
+/// A CNAB bundle's images: each `image` replaced and `originalImage` set to it as written.
+fn relocate_bundle(doc: &Node, out: &mut Edits<'_>) -> Result<(), SourceError> {
+    for img in cnab::images_of(doc) {
+        if !img.is_container() {
+            // duffle relocates oci and docker images only.
             out.warnings.push(format!(
-                "{}:{}: {field}: imageType {t:?} is neither oci nor docker; left as is",
-                out.file, image.line
+                "{}:{}: {}: imageType {:?} is neither oci nor docker; left as is",
+                out.file,
+                img.image.line,
+                img.field,
+                img.image_type.as_deref().unwrap_or("")
             ));
-            return Ok(());
+            continue;
+        }
+        if out.image(&img.image, &img.field)?.is_none() {
+            continue;
+        }
+        let original = out
+            .text
+            .get(img.image.span.clone())
+            .unwrap_or("")
+            .to_string();
+        match &img.original_image {
+            Some(old) => out.edits.push((old.span.clone(), original)),
+            None => {
+                let insert = original_image_entry(out.text, &img.key, &img.image, &original);
+                out.edits
+                    .push((img.image.span.end..img.image.span.end, insert));
+            }
         }
     }
-    if out.image(image, &field)?.is_none() {
-        return Ok(());
-    }
-    let original = out.text.get(image.span.clone()).unwrap_or("").to_string();
-    if let Some(Node::Scalar(old)) = obj.get("originalImage") {
-        out.edits.push((old.span.clone(), original));
-        return Ok(());
-    }
-    let Some(key) = key.as_scalar() else {
-        return Ok(());
-    };
-    let insert = original_image_entry(out.text, key, image, &original);
-    out.edits.push((image.span.end..image.span.end, insert));
     Ok(())
 }
 
