@@ -148,22 +148,5 @@ pub fn now() -> u64 {
 }
 
 pub fn rfc3339_now() -> String {
-    // Days-from-civil conversion, enough for a timestamp field nobody parses strictly.
-    let secs = now();
-    let (days, rem) = (secs / 86400, secs % 86400);
-    let z = days as i64 + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    crate::common::sigstore::rfc3339(now())
 }
