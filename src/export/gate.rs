@@ -8,7 +8,7 @@ use std::io::Read;
 
 use super::plan::Plan;
 use super::ExportError;
-use crate::digest::Digest;
+use crate::digest::{Digest, VerifyingReader};
 use crate::layout::graph::{read_entries, walk};
 use crate::layout::reader::Bundle;
 use crate::layout::{index_json, INDEX_FILE, OCI_LAYOUT_CONTENT, OCI_LAYOUT_FILE};
@@ -59,16 +59,11 @@ fn fetch(client: &Client, plan: &Plan, digest: &Digest, size: u64) -> Result<Vec
     let stream = client
         .open_blob(&src.from, digest, &src.urls, 0)
         .map_err(|e| format!("layer {digest}: {}", crate::error::chain(&e)))?;
+    // The verifying reader every blob goes through: the size and the digest the plan holds.
+    let mut v = VerifyingReader::new(stream.reader, digest.clone(), size);
     let mut bytes = Vec::new();
-    stream
-        .reader
-        .take(MAX_MANIFEST_SIZE + 1)
-        .read_to_end(&mut bytes)
+    v.read_to_end(&mut bytes)
         .map_err(|e| format!("layer {digest}: {e}"))?;
-    if Digest::sha256_of(&bytes) != *digest {
-        return Err(format!(
-            "layer {digest}: the registry sent other bytes (digest mismatch)"
-        ));
-    }
+    v.finish().map_err(|e| format!("layer {digest}: {e}"))?;
     Ok(bytes)
 }
