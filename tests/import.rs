@@ -185,6 +185,14 @@ fn count(reg: &Registry, method: &str, part: &str) -> usize {
     reg.count_requests(method, part)
 }
 
+/// Blob uploads the registry committed (`PUT …/blobs/uploads/…` answered 201).
+fn committed_uploads(reg: &Registry) -> usize {
+    reg.requests()
+        .iter()
+        .filter(|a| a.method == "PUT" && a.path.contains("/blobs/uploads/") && a.status == 201)
+        .count()
+}
+
 #[test]
 fn second_import_pushes_no_blob_and_chunks_when_asked() {
     let src = Registry::start();
@@ -252,7 +260,8 @@ fn kill_during_import_then_rerun_completes() {
     ]));
     let m = dir.path().join("m.json");
     let prefix = format!("{}/team", dst.host);
-    // Killed twice, after the first and after the third completed blob upload.
+    // Killed twice, after the first and after the third committed blob upload. Only 201s
+    // count: the PUT a kill cuts off is logged too, with an error status.
     for kill_after in [1, 3] {
         let mut cmd = ferry_cmd(&[
             "import",
@@ -268,9 +277,7 @@ fn kill_during_import_then_rerun_completes() {
             .stderr(std::process::Stdio::null());
         let mut child = cmd.spawn().unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while count(&dst, "PUT", "/blobs/uploads/") < kill_after
-            && std::time::Instant::now() < deadline
-        {
+        while committed_uploads(&dst) < kill_after && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         child.kill().unwrap();
@@ -290,12 +297,23 @@ fn kill_during_import_then_rerun_completes() {
         404,
         "the tag exists before its blobs"
     );
+    let committed = committed_uploads(&dst) as u64;
+    assert!(
+        committed >= 3,
+        "the killed runs committed {committed} blobs"
+    );
     let o = import(&bundle, &prefix, &m, &["--json"]);
     assert_success(&o);
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let existing = summary["blobs"]["existing"].as_u64().unwrap();
     assert!(
-        summary["blobs"]["existing"].as_u64().unwrap() >= 3,
-        "the rerun uploaded blobs the killed runs had already pushed: {summary}"
+        existing >= committed,
+        "the rerun uploaded blobs the killed runs had already pushed ({committed}): {summary}"
+    );
+    assert_eq!(
+        existing + summary["blobs"]["uploaded"].as_u64().unwrap(),
+        img.blob_digests().len() as u64,
+        "{summary}"
     );
     assert_eq!(
         digest(&skopeo_inspect_raw(&dst.host, &format!("{repo}:v1"), &[])),
