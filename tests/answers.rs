@@ -4,9 +4,9 @@
 //! create on push. The fault proxy's handlers answer in front of a real registry
 //! (distribution 2.8.2).
 
-mod common;
+use crate::common;
 #[path = "answers/setup.rs"]
-mod setup;
+pub(crate) mod setup;
 
 use common::http_proxy::{HttpProxy, Resp};
 use common::*;

@@ -2,9 +2,8 @@
 //! registry's error are escaped, an answer from another server is never quoted, and no failure
 //! prints a token, a JWT or a password planted in it.
 
-mod common;
-#[path = "answers/setup.rs"]
-mod setup;
+use crate::answers::setup;
+use crate::common;
 
 use std::process::Output;
 

@@ -3,7 +3,7 @@
 //! summed. Each run is refused clearly within a time and memory bound, before a part file or
 //! a big allocation exists.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -35,7 +35,7 @@
 //! all in one bundle; and the two indexes exported `--platform linux/arm64` (a sparse subset
 //! keeping the signed index, its signatures and the kept platform's attestation).
 
-mod common;
+use crate::common;
 
 use common::cosign::{cosign_signature, key, set_fallback};
 use common::layout::{gzip_stored, referrer, sig_tag};

@@ -2,7 +2,7 @@
 //! the final name and the next run cleans up and succeeds; a full disk or a file size limit is
 //! a clear error with no partial file.
 
-mod common;
+use crate::common;
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;

@@ -3,7 +3,7 @@
 //! by a registry (the test proxy makes it up in front of a real one) is a clear error, not a
 //! stack overflow.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -2,8 +2,8 @@
 //! has and records them (`io.ferry.omitted`); import checks they are in the target before
 //! pushing anything; verify and inspect call them omitted, not missing.
 
-mod common;
-mod since;
+use crate::common;
+use crate::since;
 
 use std::collections::BTreeMap;
 

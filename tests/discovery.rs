@@ -2,7 +2,7 @@
 //! registry `-j` at a time, the bundle is the same whatever order the answers come in, and a
 //! registry whose referrers API answers is not also asked for the fallback tag.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};

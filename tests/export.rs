@@ -1,7 +1,7 @@
 //! `ferry export` against a real registry (distribution 2.8.2), checked by reading the tar and
 //! with skopeo as a peer.
 
-mod common;
+use crate::common;
 
 use common::tarball::*;
 use common::*;

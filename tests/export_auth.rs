@@ -1,7 +1,7 @@
 //! Export from registries that demand credentials: distribution 2.8.2 with `auth: token` and
 //! the harness's token issuer (a real JWT flow), and object-storage redirects.
 
-mod common;
+use crate::common;
 
 use base64::Engine;
 use common::*;

@@ -1,7 +1,7 @@
 //! `ferry export` of the less common shapes: nested indexes, single manifests with
 //! `--platform`, and artifacts of any media type.
 
-mod common;
+use crate::common;
 
 use common::tarball::*;
 use common::*;

@@ -2,7 +2,7 @@
 //! (DESIGN §10): they complete with identical digests, or give up after bounded retries with an
 //! error naming registry, image and blob.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! (docker buildx + regctl, OCI 1.1 referrers), a `ctr images export`-shaped sparse index,
 //! Docker >= 25 `docker save` archives, legacy `docker save` archives, other layout versions.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! imports it with `--sparse strip`. The containerd daemon is a private one
 //! (`tests/common/readers.rs`); `tests/foreign.rs` has the hand-made bundle of the same shape.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -6,8 +6,8 @@
 //! The bombs are concatenated gzip members (one of 64 MiB of zeros, repeated), which
 //! `MultiGzDecoder` reads as one stream, so the test writes 64 MiB of gzip, not 64 GiB.
 
-mod bad_bundle;
-mod common;
+use crate::bad_bundle;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! Proves each piece of tests/common against the real peers (distribution 2.8.2, skopeo,
 //! moto_server, openssl). Run scripts/setup.sh first.
-mod common;
+use crate::common;
 
 use common::*;
 use std::io::Read;

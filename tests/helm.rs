@@ -5,7 +5,7 @@
 //! from the package registries here); the committed CNAB fixture; and a chart pushed as an
 //! OCI artifact (helm's media types), exported and imported byte for byte.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -4,8 +4,8 @@
 //! Each is refused before anything is written to the target: exit 1, a message naming the
 //! document, reference or digest, no tag, no file.
 
-mod bad_bundle;
-mod common;
+use crate::bad_bundle;
+use crate::common;
 
 use std::process::Output;
 

@@ -3,8 +3,8 @@
 //! `size` claiming a petabyte for a blob. Each is refused before anything is written to the
 //! target, exit 1, naming the member, no tag, no file (see `bad_bundle::Setup::import`).
 
-mod bad_bundle;
-mod common;
+use crate::bad_bundle;
+use crate::common;
 
 use bad_bundle::*;
 use common::*;

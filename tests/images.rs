@@ -3,7 +3,7 @@
 //! ConfigMap and a custom resource), the same through `kubectl kustomize | ferry images -`,
 //! its errors, and `export --from` giving the bundle `export -f` gives on the printed list.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! `ferry import` into a real registry (distribution 2.8.2), checked with skopeo and raw HTTP.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

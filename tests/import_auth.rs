@@ -2,7 +2,7 @@
 //! `auth: token` and the harness's token issuer (a real JWT flow). Cross-repository mounts,
 //! moved tags, `--no-overwrite` and refused credentials.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

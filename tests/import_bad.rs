@@ -2,8 +2,8 @@
 //! exit 1, a message naming the member or digest, no tag in the target, and no file written.
 //! Unsafe member names and types, and broken `index.json`: `import_bad_layout.rs`.
 
-mod bad_bundle;
-mod common;
+use crate::bad_bundle;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

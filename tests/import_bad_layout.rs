@@ -3,8 +3,8 @@
 //! before anything is written to the target, with a message naming the member or reference,
 //! and no file appears anywhere (see `bad_bundle::Setup::import`).
 
-mod bad_bundle;
-mod common;
+use crate::bad_bundle;
+use crate::common;
 
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 //! the push waves, distribution 2.8.2 refused such imports at random (`DIGEST_INVALID`,
 //! `MANIFEST_BLOB_UNKNOWN`) because its filesystem driver rewrites link files non-atomically.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -4,7 +4,7 @@
 //! name, platform and size computed from the blobs `sample()` wrote, so a snapshot rewritten
 //! over a regression still fails here.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

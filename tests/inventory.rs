@@ -2,8 +2,8 @@
 //! one (DESIGN §12); `--since` with every bundle form ferry reads, and chains of differential
 //! bundles.
 
-mod common;
-mod since;
+use crate::common;
+use crate::since;
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -4,7 +4,7 @@
 //! `tests/keyless_fixtures.rs`), exported from a real registry and checked by `ferry verify`,
 //! `export --require-signed` and `import --require-signed` (DESIGN §6).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -2,7 +2,7 @@
 //! `tests/keyless.rs` is ferry's, not the fixture's: certificates with openssl, SETs,
 //! checkpoints and signatures with p256, the log bodies against real Rekor entries.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

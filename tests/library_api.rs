@@ -2,7 +2,7 @@
 //! `inspect()`, `verify()`, `import()` and `map()`, each with its options struct, against a
 //! real registry (distribution 2.8.2), each result checked independently of ferry.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! terminal) and into directories that are not there: devices and FIFOs are written in place
 //! like `-o -`, a terminal is refused, and a bad output directory fails before any request.
 
-mod common;
+use crate::common;
 
 use std::os::fd::AsRawFd;
 use std::path::Path;

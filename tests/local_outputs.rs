@@ -2,7 +2,7 @@
 //! are not regular files, and into output directories that are not there: devices and FIFOs
 //! are written in place, and a bad directory fails before any request.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,7 @@
 //! credentials never travel over plain http to the token service of an https registry.
 //! Every ferry run here is checked for secrets in its output (`support::ferry_checked`).
 
-mod common;
+use crate::common;
 #[path = "logins/support.rs"]
 mod support;
 

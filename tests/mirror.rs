@@ -3,7 +3,7 @@
 //! mapping, kustomize applying the images list (`kubectl kustomize`), and skopeo pulling an original name from the relocated repository
 //! through the emitted registries.conf, against two real registries.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

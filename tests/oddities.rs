@@ -5,8 +5,8 @@
 //! another, and the target serves the very bytes (raw HTTP for every blob, raw HTTP and
 //! `skopeo inspect --raw` for the manifest); `ferry verify` passes the bundle.
 
-mod bad_bundle;
-mod common;
+use crate::bad_bundle;
+use crate::common;
 
 use std::path::Path;
 

@@ -7,8 +7,8 @@
 //!
 //! 64 cases by default (about 10 s); `PROPTEST_CASES=N` for a longer run.
 
-mod bad_bundle;
-mod common;
+use crate::bad_bundle;
+use crate::common;
 
 use std::sync::LazyLock;
 use std::time::Duration;

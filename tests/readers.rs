@@ -6,7 +6,7 @@
 //! own, so "runs" below means the reader started the program from the bundle's bytes.
 //! Every reader's limits are asserted as they are, failures included.
 
-mod common;
+use crate::common;
 
 use common::readers::*;
 use common::tarball::*;

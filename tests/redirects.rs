@@ -1,7 +1,7 @@
 //! Redirects and `Location` headers (DESIGN §1): never from https down to http, bounded, and a
 //! relative `Location` resolved against the URL of the request that returned it (RFC 3986).
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -2,7 +2,7 @@
 //! pages and `OCI-Filters-Applied`, and `OCI-Subject` answers, served by the test proxy in
 //! front of a real registry from that registry's own content.
 
-mod common;
+use crate::common;
 
 use common::cosign::*;
 use common::http_proxy::HttpProxy;

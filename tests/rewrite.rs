@@ -6,7 +6,7 @@
 //! fake API server, as it needs one even for `--dry-run=client`); the target serves each
 //! relocated reference with the original digest.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};

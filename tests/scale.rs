@@ -1,6 +1,6 @@
 //! Many images at once (DESIGN §12): image lists, failures reported together, `--keep-going`.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! Signatures, SBOMs and referrers travel with their images (DESIGN §6), byte for byte, through
 //! a real registry without a referrers API (distribution 2.8.2: fallback tags).
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -6,7 +6,7 @@
 //! error would mean the protocol was misread) and never a crash. One test per case, so a
 //! failure names it; `every_case_folder_is_listed` keeps the list equal to the directory.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

@@ -4,7 +4,7 @@
 //! platform manifests by digest (`storage.delete.enabled`): the registry really lacks them
 //! while it still serves the index, as a mirror that copied one platform does.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

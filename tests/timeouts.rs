@@ -3,7 +3,7 @@
 //! with an error naming registry, image, blob and the timeout within `--timeout` × (retries + 1)
 //! plus a few seconds; a stall that happens once is retried and the bundle is byte for byte.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

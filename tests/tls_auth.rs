@@ -1,7 +1,7 @@
 //! Real TLS (a private CA) and real Basic auth (htpasswd, bcrypt) with every credential source
 //! of DESIGN §1, in its order; passwords never reach the output.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! certificates for registries that demand mutual TLS. Real distribution 2.8.2 over TLS from
 //! a private CA made with openssl; every store and certs.d root is a temp dir.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;

@@ -3,7 +3,7 @@
 //! like every usage error, before anything runs; values that are not typos (artifact types,
 //! mapping files) keep their meaning. No registry is needed: nothing gets that far.
 
-mod common;
+use crate::common;
 
 use std::process::Output;
 

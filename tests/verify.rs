@@ -1,7 +1,7 @@
 //! `ferry verify` on bundles written by hand (fixed bytes, see common/layout.rs), damaged in
 //! the ways DESIGN §10 lists, and on a bundle exported from a real registry.
 
-mod common;
+use crate::common;
 #[path = "verify/policy.rs"]
 mod policy;
 
