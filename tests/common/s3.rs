@@ -3,7 +3,7 @@
 //! the moto port, as registries on object storage do.
 
 use super::proxy::RecordingProxy;
-use super::{free_port, is_executable, terminate};
+use super::{free_port, terminate};
 use std::fs::File;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -26,31 +26,10 @@ pub struct Moto {
     log_path: PathBuf,
 }
 
-/// Where moto_server is: `$FERRY_MOTO_SERVER`, then the venv of scripts/setup.sh
-/// (`${FERRY_VENV:-$HOME/.cache/ferry/venv}/bin/moto_server`), then `$PATH`.
+/// Where moto_server is: `$FERRY_MOTO_SERVER`, then the venv of scripts/setup.sh, then
+/// `$PATH`.
 pub fn moto_server_path() -> PathBuf {
-    if let Some(p) = std::env::var_os("FERRY_MOTO_SERVER") {
-        return PathBuf::from(p);
-    }
-    let venv = std::env::var_os("FERRY_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/ferry/venv")
-        });
-    let in_venv = venv.join("bin/moto_server");
-    if is_executable(&in_venv) {
-        return in_venv;
-    }
-    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
-        let p = dir.join("moto_server");
-        if is_executable(&p) {
-            return p;
-        }
-    }
-    panic!(
-        "moto_server not found (looked at $FERRY_MOTO_SERVER, {} and $PATH): run scripts/setup.sh",
-        in_venv.display()
-    );
+    super::venv_tool("moto_server", "FERRY_MOTO_SERVER")
 }
 
 impl Moto {
