@@ -116,7 +116,7 @@ done
 if [ -n "${FERRY:-}" ]; then
   build=0
 else
-  FERRY=$ROOT/target/release/ferry
+  FERRY=${CARGO_TARGET_DIR:-$ROOT/target}/release/ferry
 fi
 if [ "$build" = 1 ]; then
   log "cargo build --release"

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo build --release --quiet
-FERRY=$PWD/target/release/ferry
+FERRY=${CARGO_TARGET_DIR:-$PWD/target}/release/ferry
 WORK=$(mktemp -d /tmp/ferry-demo.XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
