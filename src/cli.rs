@@ -1,5 +1,7 @@
 //! Command-line definitions only (clap); `resolve` turns them into the library's options,
 //! `main.rs` calls the library with them and `print` shows the results.
+//! It reads the library's public API only (a binary module): no registry, layout or export
+//! internals.
 
 pub mod inputs;
 pub mod print;

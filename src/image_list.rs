@@ -1,6 +1,8 @@
 //! Image lists (`-f FILE`): one reference per line with `#` comments, or a JSON array; or any
 //! source `ferry images` reads (manifests, a chart, a CNAB bundle), so lists everywhere accept
 //! the same sources.
+//! It owns the list formats and imports only `sources`; never the registry
+//! or the layout.
 
 use std::path::{Path, PathBuf};
 

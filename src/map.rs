@@ -1,9 +1,9 @@
 //! `ferry map` (no network): relocated names for images under a prefix, or a configuration
-//! that uses them (`--emit`): a signature policy (policy.rs) or a kustomize, Helm or
-//! registries.conf file (mirror.rs); or copies of manifests and CNAB bundles with the
-//! relocated names in them (`--rewrite`, map/rewrite.rs). Owns which relocations an emit reads (images and a
-//! mapping, or an import's mapping file), which flags each kind takes, and writing into `-o
-//! DIR`; the rendering belongs to policy.rs and mirror.rs. Must not import the registry
+//! that uses them (`--emit`): a signature policy (emit/policy.rs) or a kustomize, Helm or
+//! registries.conf file (emit/mirror.rs); or copies of manifests and CNAB bundles with the
+//! relocated names in them (`--rewrite`, map/rewrite.rs). Owns which relocations an emit
+//! reads (images and a mapping, or an import's mapping file), which flags each kind takes,
+//! and writing into `-o DIR`; the rendering belongs to `emit/`. Must not import the registry
 //! client or the layout reader.
 
 pub mod rewrite;

@@ -3,6 +3,7 @@
 //! async machinery. Every parallel loop in ferry goes through [`run`], so there is one way to
 //! hand out work, one way to stop at the first error, and one place that handles a poisoned
 //! lock (it never drops results).
+//! It imports nothing of ferry: callers hand it work and get results back.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};

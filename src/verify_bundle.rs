@@ -1,6 +1,7 @@
 //! `ferry verify-bundle`: one sigstore bundle over one artifact, offline, as the sigstore
 //! conformance suite drives a client. Reads the files the options name and hands the bytes to
 //! [`sigstore::verify_bundle`](crate::sigstore::verify_bundle), which decides.
+//! It imports only `sigstore`; never the registry, the layout or the CLI.
 
 use std::path::{Path, PathBuf};
 
